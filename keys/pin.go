@@ -1,0 +1,5 @@
+package keys
+
+import "os"
+
+func lookupPIN() (string, bool) { return os.LookupEnv(PINEnv) }
