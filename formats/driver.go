@@ -151,3 +151,10 @@ func Detect(m Module) Driver {
 	}
 	return nil
 }
+
+// KeyExporter is implemented by drivers that can write the public key in the form their
+// era's kernel needs to trust it (`kmodsig keys export --format ID`).
+type KeyExporter interface {
+	// ExportKey returns the bytes and a suggested file name (e.g. "modsign.pub").
+	ExportKey(k *keys.Material, o SignOptions) (data []byte, name string, err error)
+}
