@@ -1,7 +1,6 @@
 package keys
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -10,7 +9,6 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 )
 
@@ -66,11 +64,8 @@ func (m *Material) Certificate() (*x509.Certificate, error) {
 		SubjectKeyId:          skid,
 		AuthorityKeyId:        skid,
 	}
-	var r io.Reader = rand.Reader
-	if _, ok := m.Signer.Public().(interface{ Size() int }); ok {
-		r = bytes.NewReader(nil) // RSA PKCS#1 v1.5 needs no randomness
-	}
-	der, err := x509.CreateCertificate(randOrZero{r}, tmpl, tmpl, m.Signer.Public(), m.Signer)
+	// RSA PKCS#1 v1.5 ignores the randomness; ECDSA uses it.
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, m.Signer.Public(), m.Signer)
 	if err != nil {
 		return nil, fmt.Errorf("deriving certificate: %w", err)
 	}
@@ -82,13 +77,3 @@ func (m *Material) Certificate() (*x509.Certificate, error) {
 	return c, nil
 }
 
-// randOrZero falls back to crypto/rand when the wrapped reader is exhausted (ECDSA).
-type randOrZero struct{ r io.Reader }
-
-func (z randOrZero) Read(p []byte) (int, error) {
-	n, err := z.r.Read(p)
-	if n == 0 && err != nil {
-		return rand.Read(p)
-	}
-	return n, err
-}
