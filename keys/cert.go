@@ -76,4 +76,3 @@ func (m *Material) Certificate() (*x509.Certificate, error) {
 	m.Cert = c
 	return c, nil
 }
-
