@@ -23,6 +23,10 @@ type Ring struct {
 	Keys []crypto.PublicKey
 	// PGP are OpenPGP public keys (also the public halves of imported secret keys).
 	PGP openpgp.EntityList
+	// Secrets are private keys the verifier may use: only the gkh2004 `encrypted` form (the
+	// 2004 article's scheme) needs one, because it can be checked only by decrypting.
+	// LoadRing adds a file's private key here as well as its public forms.
+	Secrets []*Material
 	// Sources lists the files the ring was loaded from.
 	Sources []string
 }
@@ -103,6 +107,7 @@ func (r *Ring) Add(data []byte) error {
 			// A private key file: trust its public half.
 			if m, err := Parse(data); err == nil {
 				r.AddMaterial(m)
+				r.Secrets = append(r.Secrets, m)
 			}
 		}
 	default:
@@ -112,6 +117,7 @@ func (r *Ring) Add(data []byte) error {
 			r.Keys = append(r.Keys, k)
 		} else if m, err := Parse(data); err == nil {
 			r.AddMaterial(m)
+			r.Secrets = append(r.Secrets, m)
 		}
 	}
 	if len(r.Certs)+len(r.Keys)+len(r.PGP) == n {
