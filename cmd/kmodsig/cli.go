@@ -1,0 +1,18 @@
+package main
+
+import (
+	"github.com/alecthomas/kong"
+)
+
+// CLI is the command line (DESIGN.md "The command line").
+type CLI struct {
+	Inspect InspectCmd `cmd:"" help:"Print the signatures of modules (modinfo's fields plus format, era and variant)."`
+	Verify  VerifyCmd  `cmd:"" help:"Verify modules and say what each era's kernel would do, permissive and enforcing."`
+	Sign    SignCmd    `cmd:"" help:"Sign a module in one format, replacing any signature it has."`
+	Strip   StripCmd   `cmd:"" help:"Remove every signature, giving back the module as it was before signing."`
+	Convert ConvertCmd `cmd:"" help:"Re-sign modules or whole trees in another format with one key."`
+	Keys    KeysCmd    `cmd:"" help:"Generate keys, show their ids per era, export each era's public form."`
+	Formats FormatsCmd `cmd:"" help:"List the supported formats."`
+
+	Version kong.VersionFlag `help:"Print the version."`
+}

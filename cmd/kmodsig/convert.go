@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/term"
+
+	"github.com/kmodsig/kmodsig/conv"
+	"github.com/kmodsig/kmodsig/formats"
+	"github.com/kmodsig/kmodsig/keys"
+)
+
+// ConvertCmd is `kmodsig convert`.
+type ConvertCmd struct {
+	To   string `required:"" help:"Target format id."`
+	From string `help:"Require every source to be in this format."`
+	KeyFlags
+	VerifySource []string `name:"verify-source" help:"Verify each source signature against these trusted keys first; a source that does not verify is not converted." type:"existingfile"`
+	Output       string   `short:"o" name:"output" help:"Write the result here (one input file)." type:"path"`
+	OutDir       string   `name:"out-dir" help:"Write results under this directory, mirroring the input tree." type:"path"`
+	InPlace      bool     `help:"Replace each input atomically."`
+	Jobs         int      `short:"j" help:"Parallel workers (default: all cores)."`
+	DryRun       bool     `name:"dry-run" help:"Do everything but write."`
+	Resume       bool     `help:"Skip outputs that are already in the target format and verify with the key."`
+	Report       string   `help:"Write a JSON report here." type:"path"`
+	EmitKeys     string   `name:"emit-keys" help:"Write the public key in the form the target era's kernel needs into this directory." type:"path"`
+	Paths        []string `arg:"" name:"PATH" help:"Module files or directories."`
+}
+
+func (c *ConvertCmd) Run(e *env) error {
+	n := 0
+	for _, set := range []bool{c.Output != "", c.OutDir != "", c.InPlace} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return usage(errors.New("give exactly one of -o, --out-dir, --in-place"))
+	}
+	d, err := formats.Lookup(c.To)
+	if err != nil {
+		return usage(err)
+	}
+	if c.From != "" {
+		if _, err := formats.Lookup(c.From); err != nil {
+			return usage(err)
+		}
+	}
+	k, err := c.material()
+	if err != nil {
+		return usage(err)
+	}
+	so, err := c.options(e)
+	if err != nil {
+		return usage(err)
+	}
+	inputs, err := conv.Walk(c.Paths)
+	if err != nil {
+		return usage(err)
+	}
+	if c.Output != "" && len(inputs) != 1 {
+		return usage(errors.New("-o takes exactly one input file"))
+	}
+	o := conv.Options{To: c.To, From: c.From, Key: k, Sign: so, OutDir: c.OutDir, Output: c.Output,
+		InPlace: c.InPlace, Jobs: c.Jobs, DryRun: c.DryRun, Resume: c.Resume}
+	if len(c.VerifySource) > 0 {
+		if o.SourceRing, err = keys.LoadRing(c.VerifySource...); err != nil {
+			return usage(err)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var bar *mpb.Bar
+	var progress *mpb.Progress
+	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && len(inputs) > 1 {
+		progress = mpb.New(mpb.WithOutput(f))
+		bar = progress.AddBar(int64(len(inputs)),
+			mpb.PrependDecorators(decor.Name("convert "+c.To+" "), decor.CountersNoUnit("%d/%d")),
+			mpb.AppendDecorators(decor.Percentage(), decor.Name(" "), decor.EwmaETA(decor.ET_STYLE_GO, 30)))
+	}
+	o.OnDone = func(r conv.FileResult) {
+		if bar != nil {
+			bar.Increment()
+		}
+		if r.Outcome == conv.Failed {
+			fmt.Fprintf(e.stderr, "%s: error: %s: %s\n", programName, r.Path, r.Error)
+		}
+	}
+	rep := conv.Convert(ctx, inputs, o)
+	if progress != nil {
+		bar.Abort(false)
+		progress.Wait()
+	}
+	fmt.Fprintf(e.stderr, "%s: %d converted, %d skipped, %d dry-run, %d failed of %d (%.2fs)\n", programName,
+		rep.Converted, rep.Skipped, rep.DryRun, rep.Failed, rep.Total, rep.Seconds)
+	if c.Report != "" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := conv.WriteAtomic(c.Report, append(b, '\n'), 0o644, timeZero); err != nil {
+			return usage(err)
+		}
+	}
+	if c.EmitKeys != "" {
+		if err := emitKey(d, k, so, c.EmitKeys); err != nil {
+			return &exitError{code: exitFailed, err: err}
+		}
+	}
+	if rep.Err() != nil {
+		return failed()
+	}
+	return nil
+}
+
+func emitKey(d formats.Driver, k *keys.Material, so formats.SignOptions, dir string) error {
+	x, ok := d.(formats.KeyExporter)
+	if !ok {
+		return fmt.Errorf("%s: no key export for this format", d.ID())
+	}
+	data, name, err := x.ExportKey(k, so)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return conv.WriteAtomic(filepath.Join(dir, name), data, 0o644, timeZero)
+}

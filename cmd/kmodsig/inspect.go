@@ -1,0 +1,151 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/kmodsig/kmodsig/conv"
+)
+
+// InspectCmd is `kmodsig inspect`.
+type InspectCmd struct {
+	JSON  bool     `help:"Print a JSON array, one object per file."`
+	Paths []string `arg:"" name:"FILE" help:"Module files or directories (walked for .ko, .ko.xz, .ko.zst, .ko.gz)."`
+}
+
+// inspectJSON is one file in `inspect --json` (field names are stable: add, never rename).
+type inspectJSON struct {
+	Path        string        `json:"path"`
+	Format      string        `json:"format"`
+	Variant     string        `json:"variant"`
+	Era         string        `json:"era"`
+	Signed      bool          `json:"signed"`
+	SigID       string        `json:"sig_id"`
+	Signer      string        `json:"signer"`
+	SigKey      string        `json:"sig_key"`
+	SigHashAlgo string        `json:"sig_hashalgo"`
+	Signature   string        `json:"signature"`
+	PayloadLen  int64         `json:"payload_len"`
+	Compression string        `json:"compression"`
+	Notes       []string      `json:"notes,omitempty"`
+	Layers      []inspectJSON `json:"layers,omitempty"`
+	Error       string        `json:"error,omitempty"`
+}
+
+func layerJSON(path string, l conv.Layer) inspectJSON {
+	j := inspectJSON{Path: path, Format: l.Driver.ID(), Era: l.Driver.Info().Era, Signed: true}
+	if l.Err != nil {
+		j.Error = l.Err.Error()
+		return j
+	}
+	s := l.Signature
+	j.Variant, j.SigID, j.Signer, j.SigHashAlgo = s.Variant, s.SigID, s.Signer, s.HashAlgo
+	j.SigKey = colonHex(s.KeyID)
+	j.Signature = colonHex(s.Value)
+	j.PayloadLen = s.PayloadLen
+	j.Notes = s.Notes
+	if s.Era != "" {
+		j.Era = s.Era
+	}
+	return j
+}
+
+func (c *InspectCmd) Run(e *env) error {
+	inputs, err := conv.Walk(c.Paths)
+	if err != nil {
+		return usage(err)
+	}
+	var out []inspectJSON
+	bad := false
+	for _, in := range inputs {
+		j, err := inspectFile(in.Path)
+		if err != nil {
+			bad = true
+			fmt.Fprintf(e.stderr, "%s: error: %v\n", programName, err)
+			j = inspectJSON{Path: in.Path, Error: err.Error()}
+		}
+		if c.JSON {
+			out = append(out, j)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		printInspect(e, j)
+	}
+	if c.JSON {
+		if out == nil {
+			out = []inspectJSON{}
+		}
+		if err := writeJSON(e.stdout, out); err != nil {
+			return err
+		}
+	}
+	if bad {
+		return &exitError{code: exitUsage}
+	}
+	return nil
+}
+
+func inspectFile(path string) (inspectJSON, error) {
+	f, err := conv.Open(path)
+	if err != nil {
+		return inspectJSON{}, err
+	}
+	defer f.Close()
+	layers := conv.Layers(f.Module)
+	j := inspectJSON{Path: path, Format: "none", Compression: string(f.Compression)}
+	if len(layers) == 0 {
+		j.PayloadLen = f.Module.Size
+		return j, nil
+	}
+	j = layerJSON(path, layers[0])
+	j.Compression = string(f.Compression)
+	if len(layers) > 1 {
+		for _, l := range layers[1:] {
+			j.Layers = append(j.Layers, layerJSON(path, l))
+		}
+	}
+	return j, nil
+}
+
+func printInspect(e *env, j inspectJSON) {
+	w := e.stdout
+	field(w, "filename", j.Path)
+	field(w, "format", j.Format)
+	if j.Compression != "" {
+		field(w, "compression", j.Compression)
+	}
+	if !j.Signed {
+		fmt.Fprintln(w)
+		return
+	}
+	printLayer(e, j)
+	for i, l := range j.Layers {
+		field(w, "layer", fmt.Sprintf("%d (inside the signature above)", i+2))
+		field(w, "format", l.Format)
+		printLayer(e, l)
+	}
+	fmt.Fprintln(w)
+}
+
+func printLayer(e *env, j inspectJSON) {
+	w := e.stdout
+	if j.Variant != "" {
+		field(w, "variant", j.Variant)
+	}
+	field(w, "era", j.Era)
+	if j.Error != "" {
+		field(w, "error", j.Error)
+		return
+	}
+	field(w, "sig_id", j.SigID)
+	field(w, "signer", j.Signer)
+	field(w, "sig_key", j.SigKey)
+	field(w, "sig_hashalgo", j.SigHashAlgo)
+	field(w, "signature", j.Signature)
+	field(w, "payload_len", fmt.Sprint(j.PayloadLen))
+	for _, n := range j.Notes {
+		field(w, "note", n)
+	}
+}
+

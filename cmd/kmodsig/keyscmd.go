@@ -1,0 +1,116 @@
+package main
+
+import (
+	"crypto/dsa" //nolint:staticcheck // RHEL eras
+	"crypto/rsa"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/kmodsig/kmodsig/conv"
+	"github.com/kmodsig/kmodsig/formats"
+	"github.com/kmodsig/kmodsig/keys"
+)
+
+// KeysCmd is `kmodsig keys`.
+type KeysCmd struct {
+	Generate KeysGenerateCmd `cmd:"" help:"Generate a key and certificate the way the kernel's x509.genkey does."`
+	Export   KeysExportCmd   `cmd:"" help:"Write the public key in the form one era's kernel needs to trust it."`
+	Show     KeysShowCmd     `cmd:"" help:"Show the key ids each era derives from a key."`
+}
+
+// KeysGenerateCmd is `kmodsig keys generate`.
+type KeysGenerateCmd struct {
+	Type   string `default:"rsa4096" enum:"rsa2048,rsa3072,rsa4096,ecdsa-p256,ecdsa-p384,dsa1024" help:"Key type: ${enum}."`
+	CN     string `name:"cn" default:"kmodsig module signing key" help:"Certificate subject CN."`
+	O      string `name:"o" default:"kmodsig" help:"Certificate subject O."`
+	Days   int    `default:"36500" help:"Certificate validity in days."`
+	Output string `short:"f" name:"output" required:"" help:"Write the private key and certificate (one PEM, what MODULE_SIG_KEY takes) here." type:"path"`
+}
+
+func (c *KeysGenerateCmd) Run(e *env) error {
+	pemBytes, err := keys.Generate(keys.GenerateOptions{Type: c.Type, CommonName: c.CN, Organization: c.O, Days: c.Days})
+	if err != nil {
+		return usage(err)
+	}
+	if _, err := os.Stat(c.Output); err == nil {
+		return usage(fmt.Errorf("%s exists; not overwriting a key", c.Output))
+	}
+	return conv.WriteAtomic(c.Output, pemBytes, 0o600, timeZero)
+}
+
+// KeysExportCmd is `kmodsig keys export`.
+type KeysExportCmd struct {
+	Format  string `required:"" help:"Format id whose kernel's key form to write."`
+	Key     string `required:"" help:"Private key (any form kmodsig reads)."`
+	Cert    string `help:"Certificate for the key (else derived)."`
+	Variant string `help:"Format variant (digsig2012 v2 exports the certificate)."`
+	Output  string `short:"o" name:"output" help:"Output file (default: the era's file name in the current directory)." type:"path"`
+}
+
+func (c *KeysExportCmd) Run(e *env) error {
+	d, err := formats.Lookup(c.Format)
+	if err != nil {
+		return usage(err)
+	}
+	kf := KeyFlags{Key: c.Key, Cert: c.Cert}
+	k, err := kf.material()
+	if err != nil {
+		return usage(err)
+	}
+	x, ok := d.(formats.KeyExporter)
+	if !ok {
+		return usage(fmt.Errorf("%s: no key export for this format", c.Format))
+	}
+	data, name, err := x.ExportKey(k, formats.SignOptions{Variant: c.Variant})
+	if err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	out := c.Output
+	if out == "" {
+		out = name
+	}
+	if err := conv.WriteAtomic(out, data, 0o644, timeZero); err != nil {
+		return usage(err)
+	}
+	fmt.Fprintf(e.stderr, "%s: wrote %s (%d bytes)\n", programName, out, len(data))
+	return nil
+}
+
+// KeysShowCmd is `kmodsig keys show`.
+type KeysShowCmd struct {
+	Key  string `arg:"" name:"KEY" help:"Private key (any form kmodsig reads)."`
+	Cert string `help:"Certificate for the key (else derived)."`
+}
+
+func (c *KeysShowCmd) Run(e *env) error {
+	kf := KeyFlags{Key: c.Key, Cert: c.Cert}
+	k, err := kf.material()
+	if err != nil {
+		return usage(err)
+	}
+	w := e.stdout
+	switch pub := k.Public().(type) {
+	case *rsa.PublicKey:
+		field(w, "key", fmt.Sprintf("RSA-%d", pub.N.BitLen()))
+		id := keys.DigsigKeyID(pub)
+		field(w, "digsig_v1_id", strings.ToUpper(hex.EncodeToString(id[:])))
+	case *dsa.PublicKey:
+		field(w, "key", fmt.Sprintf("DSA-%d", pub.P.BitLen()))
+	default:
+		field(w, "key", fmt.Sprintf("%T", pub))
+	}
+	if cert, err := k.Certificate(); err == nil {
+		field(w, "subject", cert.Subject.String())
+		field(w, "serial", colonHex(cert.SerialNumber.Bytes()))
+		field(w, "skid", hex.EncodeToString(cert.SubjectKeyId))
+		field(w, "kernel_desc", keys.Description(cert))
+		if n := len(cert.SubjectKeyId); n >= 4 {
+			field(w, "digsig_v2_id", hex.EncodeToString(cert.SubjectKeyId[n-4:]))
+		}
+	} else {
+		field(w, "certificate", "none ("+err.Error()+")")
+	}
+	return nil
+}

@@ -1,0 +1,91 @@
+// Command kmodsig reads, verifies, strips, signs and converts Linux kernel module signatures
+// in every historical format. Run `kmodsig --help`; DESIGN.md fixes the command line.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/alecthomas/kong"
+)
+
+// Exit codes (DESIGN.md).
+const (
+	exitOK      = 0
+	exitFailed  = 1 // some file failed to verify or convert
+	exitUsage   = 2 // usage error or unreadable input
+	programName = "kmodsig"
+)
+
+// exitError carries an exit code out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// failed returns an error that exits with code 1 after the output was printed.
+func failed() error { return &exitError{code: exitFailed} }
+
+// usage returns an error that exits with code 2.
+func usage(err error) error { return &exitError{code: exitUsage, err: err} }
+
+// env is what commands print to.
+type env struct {
+	stdout, stderr io.Writer
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	var cli CLI
+	exit := -1
+	parser, err := kong.New(&cli,
+		kong.Name(programName),
+		kong.Description("Read, verify, strip, sign and convert Linux kernel module signatures of every era."),
+		kong.UsageOnError(),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { exit = code }),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Vars{"version": version},
+	)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: error: %v\n", programName, err)
+		return exitUsage
+	}
+	ctx, err := parser.Parse(args)
+	if exit >= 0 { // --help or --version
+		return exit
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: error: %v\n", programName, err)
+		return exitUsage
+	}
+	err = ctx.Run(&env{stdout: stdout, stderr: stderr})
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(stderr, "%s: error: %v\n", programName, ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "%s: error: %v\n", programName, err)
+	return exitUsage
+}
+
+const version = "0.1.0"

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kmodsig/kmodsig/conv"
+	"github.com/kmodsig/kmodsig/formats"
+	"github.com/kmodsig/kmodsig/keys"
+)
+
+// KeyFlags are the key options shared by sign and convert.
+type KeyFlags struct {
+	Key     string `required:"" help:"Private key: PEM/DER (PKCS#1, PKCS#8, SEC1, DSA), key+cert PEM, gpg secret key export, or a pkcs11: URI. Passphrase/PIN from KBUILD_SIGN_PIN."`
+	Cert    string `help:"X.509 certificate (PEM or DER) for the key; derived deterministically when absent."`
+	Hash    string `help:"Digest (sha1, sha224, sha256, sha384, sha512, sha3-256, ...); default: the format's."`
+	KeyID   bool   `name:"keyid" help:"pkcs7: identify the signer by subjectKeyIdentifier (sign-file -k)."`
+	Variant string `help:"Format variant (gkh2004: detached, encrypted, rsa; rhel6: dsa, rsa; digsig2012: v1, v2)."`
+	Time    string `help:"Signature time (RFC 3339 or Unix seconds); default: the key material's fixed time."`
+	Force   bool   `help:"Sign even where the era's kernel could not verify the key type or hash."`
+}
+
+func (k *KeyFlags) material() (*keys.Material, error) {
+	m, err := keys.LoadFile(k.Key)
+	if err != nil {
+		return nil, err
+	}
+	if k.Cert != "" {
+		c, err := keys.LoadCertificate(k.Cert)
+		if err != nil {
+			return nil, err
+		}
+		if err := m.WithCertificate(c); err != nil {
+			return nil, fmt.Errorf("%s and %s: %w", k.Key, k.Cert, err)
+		}
+	}
+	return m, nil
+}
+
+func (k *KeyFlags) options(e *env) (formats.SignOptions, error) {
+	o := formats.SignOptions{KeyID: k.KeyID, Variant: k.Variant, Force: k.Force,
+		Warn: func(msg string) { fmt.Fprintf(e.stderr, "%s: warning: %s\n", programName, msg) }}
+	if k.Hash != "" {
+		h, err := formats.ParseHash(k.Hash)
+		if err != nil {
+			return o, err
+		}
+		o.Hash = h
+	}
+	if k.Time != "" {
+		t, err := parseTime(k.Time)
+		if err != nil {
+			return o, err
+		}
+		o.Time = t
+	}
+	return o, nil
+}
+
+func parseTime(s string) (time.Time, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.Unix(n, 0).UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--time %q: want RFC 3339 or Unix seconds", s)
+	}
+	return t, nil
+}
+
+// OutFlags choose where a rewritten module goes.
+type OutFlags struct {
+	Output  string `short:"o" name:"output" help:"Write the result to this file." type:"path"`
+	InPlace bool   `help:"Replace the input file (atomically: temporary file, fsync, rename)."`
+}
+
+func (o *OutFlags) check(n int) error {
+	switch {
+	case o.Output != "" && o.InPlace:
+		return errors.New("give either -o or --in-place, not both")
+	case o.Output == "" && !o.InPlace:
+		return errors.New("give -o OUT or --in-place")
+	case o.Output != "" && n > 1:
+		return errors.New("-o takes one input file")
+	}
+	return nil
+}
+
+// write stores data (decompressed module bytes) for input f, recompressed in f's container.
+func (o *OutFlags) write(f *conv.File, data []byte) error {
+	out, err := conv.Compress(data, f.Compression)
+	if err != nil {
+		return err
+	}
+	if o.InPlace {
+		return conv.WriteAtomic(f.Path, out, f.Mode, time.Time{})
+	}
+	return conv.WriteAtomic(o.Output, out, f.Mode, time.Time{})
+}
+
+// SignCmd is `kmodsig sign`.
+type SignCmd struct {
+	Format string `required:"" help:"Target format id (see kmodsig formats)."`
+	KeyFlags
+	OutFlags
+	File string `arg:"" name:"FILE" help:"Module to sign (.ko, .ko.xz, .ko.zst, .ko.gz)."`
+}
+
+func (c *SignCmd) Run(e *env) error {
+	if err := c.OutFlags.check(1); err != nil {
+		return usage(err)
+	}
+	if _, err := formats.Lookup(c.Format); err != nil {
+		return usage(err)
+	}
+	k, err := c.material()
+	if err != nil {
+		return usage(err)
+	}
+	o, err := c.options(e)
+	if err != nil {
+		return usage(err)
+	}
+	f, err := conv.Open(c.File)
+	if err != nil {
+		return usage(err)
+	}
+	defer f.Close()
+	data, err := f.Bytes()
+	if err != nil {
+		return usage(err)
+	}
+	res, err := conv.Sign(c.File, data, c.Format, k, o)
+	if err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	if len(res.Replaced) > 0 {
+		fmt.Fprintf(e.stderr, "%s: %s: replaced existing signature (%s)\n", programName, c.File, strings.Join(res.Replaced, ", "))
+	}
+	if err := c.OutFlags.write(f, res.Signed); err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	return nil
+}
+
+// StripCmd is `kmodsig strip`.
+type StripCmd struct {
+	OutFlags
+	Files []string `arg:"" name:"FILE" help:"Modules to strip."`
+}
+
+func (c *StripCmd) Run(e *env) error {
+	if err := c.OutFlags.check(len(c.Files)); err != nil {
+		return usage(err)
+	}
+	code := exitOK
+	for _, p := range c.Files {
+		if err := c.strip(p); err != nil {
+			fmt.Fprintf(e.stderr, "%s: error: %v\n", programName, err)
+			code = exitUsage
+		}
+	}
+	if code != exitOK {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+func (c *StripCmd) strip(path string) error {
+	f, err := conv.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	unsigned, _, err := conv.StripAll(f.Module)
+	if err != nil {
+		return err
+	}
+	return c.OutFlags.write(f, unsigned)
+}

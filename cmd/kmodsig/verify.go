@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/kmodsig/kmodsig/conv"
+	"github.com/kmodsig/kmodsig/formats"
+	"github.com/kmodsig/kmodsig/keys"
+)
+
+// VerifyCmd is `kmodsig verify`.
+type VerifyCmd struct {
+	Keyring []string `help:"Trusted keys: certificates (PEM/DER), public keys, OpenPGP keyrings, digsig blobs. Repeatable." type:"existingfile"`
+	Enforce bool     `help:"Lead each line with the enforcing-mode result (module.sig_enforce=1)."`
+	Kernel  string   `help:"Kernel model of the era (e.g. linux-6.1, linux-4.3, linux-3.7, rhel5, rhel6, gkh2004-article); default: the format's own era."`
+	JSON    bool     `help:"Print a JSON array, one object per file."`
+	Paths   []string `arg:"" name:"FILE" help:"Module files or directories."`
+}
+
+// verifyJSON is one file in `verify --json` (stable field names).
+type verifyJSON struct {
+	Path       string   `json:"path"`
+	Format     string   `json:"format"`
+	Variant    string   `json:"variant,omitempty"`
+	Outcome    string   `json:"outcome"`
+	Permissive string   `json:"permissive"`
+	Enforcing  string   `json:"enforcing"`
+	Signer     string   `json:"signer"`
+	KeyID      string   `json:"key_id"`
+	Hash       string   `json:"hash"`
+	Reason     string   `json:"reason"`
+	Kernel     string   `json:"kernel,omitempty"`
+	Notes      []string `json:"notes,omitempty"`
+	Error      string   `json:"error,omitempty"`
+}
+
+func (c *VerifyCmd) Run(e *env) error {
+	ring, err := keys.LoadRing(c.Keyring...)
+	if err != nil {
+		return usage(err)
+	}
+	inputs, err := conv.Walk(c.Paths)
+	if err != nil {
+		return usage(err)
+	}
+	var out []verifyJSON
+	code := exitOK
+	for _, in := range inputs {
+		j, err := verifyFile(in.Path, ring, formats.Policy{Kernel: c.Kernel})
+		if err != nil {
+			code = exitUsage
+			fmt.Fprintf(e.stderr, "%s: error: %v\n", programName, err)
+			j = verifyJSON{Path: in.Path, Error: err.Error()}
+		} else if j.Outcome != string(formats.OK) && code == exitOK {
+			code = exitFailed
+		}
+		if c.JSON {
+			out = append(out, j)
+		} else if err == nil {
+			if c.Enforce {
+				fmt.Fprintf(e.stdout, "%s: %s [%s] enforcing %s, permissive %s: %s\n", j.Path, j.Outcome, j.Format, j.Enforcing, j.Permissive, j.Reason)
+			} else {
+				fmt.Fprintf(e.stdout, "%s: %s [%s] permissive %s, enforcing %s: %s\n", j.Path, j.Outcome, j.Format, j.Permissive, j.Enforcing, j.Reason)
+			}
+			for _, n := range j.Notes {
+				fmt.Fprintf(e.stdout, "\tnote: %s\n", n)
+			}
+		}
+	}
+	if c.JSON {
+		if out == nil {
+			out = []verifyJSON{}
+		}
+		if err := writeJSON(e.stdout, out); err != nil {
+			return err
+		}
+	}
+	if code != exitOK {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+func verifyFile(path string, ring *keys.Ring, p formats.Policy) (verifyJSON, error) {
+	f, err := conv.Open(path)
+	if err != nil {
+		return verifyJSON{}, err
+	}
+	defer f.Close()
+	v := conv.Verify(f.Module, ring, p, "")
+	return verifyJSON{Path: path, Format: v.Format, Variant: v.Variant, Outcome: string(v.Outcome),
+		Permissive: string(v.Permissive), Enforcing: string(v.Enforcing), Signer: v.Signer, KeyID: v.KeyID,
+		Hash: v.Hash, Reason: v.Reason, Kernel: v.Kernel, Notes: v.Notes}, nil
+}

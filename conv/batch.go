@@ -1,0 +1,240 @@
+package conv
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/kmodsig/kmodsig/formats"
+	"github.com/kmodsig/kmodsig/keys"
+)
+
+// Options configure a batch conversion.
+type Options struct {
+	To   string // target format id
+	From string // if set, every source must be in this format
+	Key  *keys.Material
+	Sign formats.SignOptions
+	// SourceRing, when set, verifies each source signature before converting (--verify-source);
+	// a source that does not verify is not converted.
+	SourceRing *keys.Ring
+	OutDir     string // mirror the input tree here
+	Output     string // single input: write here
+	InPlace    bool
+	Jobs       int // workers; <= 0 means runtime.NumCPU()
+	DryRun     bool
+	Resume     bool // skip outputs that already are in the target format and verify with Key
+	// OnDone is called after each file (from worker goroutines, serialised).
+	OnDone func(FileResult)
+}
+
+// Outcomes of one file in a batch.
+const (
+	Converted  = "converted"
+	Skipped    = "skipped"     // --resume: already converted and verified
+	WouldWrite = "dry-run"     // --dry-run: everything but the write
+	Failed     = "failed"      // see Error
+	NotStarted = "not-started" // the batch was interrupted first
+)
+
+// FileResult is one file of a batch report (stable JSON names).
+type FileResult struct {
+	Path         string `json:"path"`
+	Output       string `json:"output,omitempty"`
+	SourceFormat string `json:"source_format"`
+	SourceSigner string `json:"source_signer,omitempty"`
+	SourceKeyID  string `json:"source_key_id,omitempty"`
+	Target       string `json:"target"`
+	TargetKeyID  string `json:"target_key_id,omitempty"`
+	Outcome      string `json:"outcome"`
+	Error        string `json:"error,omitempty"`
+}
+
+// Report is the result of a batch: per-file results and counts. It is also the JSON written
+// by `convert --report`.
+type Report struct {
+	Target    string       `json:"target"`
+	Files     []FileResult `json:"files"`
+	Total     int          `json:"total"`
+	Converted int          `json:"converted"`
+	Skipped   int          `json:"skipped"`
+	DryRun    int          `json:"dry_run"`
+	Failed    int          `json:"failed"`
+	Seconds   float64      `json:"seconds"`
+}
+
+// Err returns a non-nil error when any file failed or was not started.
+func (r *Report) Err() error {
+	bad := r.Failed
+	for _, f := range r.Files {
+		if f.Outcome == NotStarted {
+			bad++
+		}
+	}
+	if bad > 0 {
+		return fmt.Errorf("%d of %d files not converted", bad, r.Total)
+	}
+	return nil
+}
+
+// Convert re-signs every input in format o.To. Every file is converted independently: one
+// failure does not stop the others. Each result is verified by kmodsig's verifier before it
+// is written, and written atomically, so an interrupted batch leaves every module either
+// untouched or completely converted; re-running with Resume skips what is done.
+// Cancelling ctx stops dispatching new files; files in flight complete.
+func Convert(ctx context.Context, inputs []Input, o Options) *Report {
+	start := time.Now()
+	rep := &Report{Target: o.To, Total: len(inputs), Files: make([]FileResult, len(inputs))}
+	jobs := o.Jobs
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	var mu sync.Mutex
+	done := func(i int, r FileResult) {
+		mu.Lock()
+		defer mu.Unlock()
+		rep.Files[i] = r
+		if o.OnDone != nil {
+			o.OnDone(r)
+		}
+	}
+	for i, in := range inputs {
+		rep.Files[i] = FileResult{Path: in.Path, Target: o.To, Outcome: NotStarted}
+	}
+	next := 0
+	// The first file runs alone: derived key forms (certificate, OpenPGP key) are created
+	// lazily in the key material, and the workers then share them read-only.
+	if len(inputs) > 0 && ctx.Err() == nil {
+		done(0, convertOne(inputs[0], o))
+		next = 1
+	}
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < jobs; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				done(i, convertOne(inputs[i], o))
+			}
+		}()
+	}
+dispatch:
+	for i := next; i < len(inputs); i++ {
+		select {
+		case <-ctx.Done():
+			break dispatch
+		case work <- i:
+		}
+	}
+	close(work)
+	wg.Wait()
+	for _, f := range rep.Files {
+		switch f.Outcome {
+		case Converted:
+			rep.Converted++
+		case Skipped:
+			rep.Skipped++
+		case WouldWrite:
+			rep.DryRun++
+		case Failed:
+			rep.Failed++
+		}
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	return rep
+}
+
+// OutputPath returns where in's result goes under o.
+func OutputPath(in Input, o Options) string {
+	switch {
+	case o.InPlace:
+		return in.Path
+	case o.Output != "":
+		return o.Output
+	default:
+		return filepath.Join(o.OutDir, in.Rel)
+	}
+}
+
+func convertOne(in Input, o Options) FileResult {
+	r := FileResult{Path: in.Path, Target: o.To, Output: OutputPath(in, o)}
+	fail := func(err error) FileResult {
+		r.Outcome, r.Error = Failed, err.Error()
+		return r
+	}
+	d, err := formats.Lookup(o.To)
+	if err != nil {
+		return fail(err)
+	}
+	if o.Resume && alreadyConverted(r.Output, d, o.Key) {
+		r.Outcome = Skipped
+		return r
+	}
+	f, err := Open(in.Path)
+	if err != nil {
+		return fail(err)
+	}
+	defer f.Close()
+	r.SourceFormat = "none"
+	if src := formats.Detect(f.Module); src != nil {
+		r.SourceFormat = src.ID()
+		if sig, err := src.Parse(f.Module); err == nil {
+			r.SourceSigner, r.SourceKeyID = sig.Signer, hex.EncodeToString(sig.KeyID)
+		}
+	}
+	if o.From != "" && r.SourceFormat != o.From {
+		return fail(fmt.Errorf("source is %s, not %s", r.SourceFormat, o.From))
+	}
+	if o.SourceRing != nil {
+		v := Verify(f.Module, o.SourceRing, formats.Policy{}, "")
+		if v.Outcome != formats.OK {
+			return fail(fmt.Errorf("source signature: %s: %s", v.Outcome, v.Reason))
+		}
+	}
+	data, err := f.Bytes()
+	if err != nil {
+		return fail(err)
+	}
+	res, err := Sign(in.Path, data, o.To, o.Key, o.Sign)
+	if err != nil {
+		return fail(err)
+	}
+	r.TargetKeyID = res.Verdict.KeyID
+	if o.DryRun {
+		r.Outcome = WouldWrite
+		return r
+	}
+	out, err := Compress(res.Signed, f.Compression)
+	if err != nil {
+		return fail(err)
+	}
+	if dir := filepath.Dir(r.Output); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fail(err)
+		}
+	}
+	if err := WriteAtomic(r.Output, out, f.Mode, f.ModTime); err != nil {
+		return fail(err)
+	}
+	r.Outcome = Converted
+	return r
+}
+
+// alreadyConverted reports whether path exists, is signed in d's format and verifies with k.
+func alreadyConverted(path string, d formats.Driver, k *keys.Material) bool {
+	f, err := Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if got := formats.Detect(f.Module); got == nil || got.ID() != d.ID() {
+		return false
+	}
+	return d.Verify(f.Module, SelfRing(k), formats.Policy{}).Outcome == formats.OK
+}

@@ -1,0 +1,144 @@
+package conv
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/kmodsig/kmodsig/formats"
+	"github.com/kmodsig/kmodsig/keys"
+)
+
+// MaxLayers bounds how many nested signatures are peeled off one module (sign-file run on
+// an already signed module nests trailers; a real module has one, rarely two).
+const MaxLayers = 16
+
+// Layer is one signature found in a module, outermost first.
+type Layer struct {
+	Driver    formats.Driver
+	Signature *formats.Signature
+	Err       error // Parse error: the layer is corrupt
+}
+
+// Layers detects and parses every signature of m, outermost first. Appended signatures are
+// peeled by looking at the prefix before them (no copy); section signatures by stripping.
+// A corrupt layer ends the walk.
+func Layers(m formats.Module) []Layer {
+	var out []Layer
+	for len(out) < MaxLayers {
+		d := formats.Detect(m)
+		if d == nil {
+			break
+		}
+		sig, err := d.Parse(m)
+		out = append(out, Layer{Driver: d, Signature: sig, Err: err})
+		if err != nil {
+			break
+		}
+		if sig.Offset+sig.Length == m.Size && sig.PayloadLen <= sig.Offset && sig.PayloadLen > 0 {
+			m = m.Prefix(sig.PayloadLen)
+			continue
+		}
+		b, err := d.Strip(m)
+		if err != nil {
+			break
+		}
+		m = formats.NewModule(m.Name, b)
+	}
+	return out
+}
+
+// StripAll removes every signature from m and returns the unsigned module and the ids of
+// the formats removed, outermost first.
+func StripAll(m formats.Module) ([]byte, []string, error) {
+	var removed []string
+	var cur []byte
+	for i := 0; i < MaxLayers; i++ {
+		d := formats.Detect(m)
+		if d == nil {
+			break
+		}
+		b, err := d.Strip(m)
+		if err != nil {
+			return nil, removed, err
+		}
+		removed = append(removed, d.ID())
+		cur = b
+		m = formats.NewModule(m.Name, b)
+	}
+	if cur == nil {
+		b, err := m.Bytes()
+		if err != nil {
+			return nil, nil, err
+		}
+		cur = b
+	}
+	return cur, removed, nil
+}
+
+// DefaultUnsignedFormat is the format whose era judges a module that carries no signature
+// at all: a modern kernel (Linux 6.1: Ok with taint when permissive, EKEYREJECTED enforcing).
+const DefaultUnsignedFormat = "pkcs7"
+
+// Verify checks m's outermost signature against ring. An unsigned module is judged by the
+// era of policyFormat if set, else DefaultUnsignedFormat.
+func Verify(m formats.Module, ring *keys.Ring, p formats.Policy, policyFormat string) formats.Verdict {
+	d := formats.Detect(m)
+	if d == nil {
+		id := policyFormat
+		if id == "" {
+			id = DefaultUnsignedFormat
+		}
+		ud, err := formats.Lookup(id)
+		if err != nil {
+			return formats.Verdict{Format: "none", Outcome: formats.Unsigned, Permissive: formats.ErrnoOK,
+				Enforcing: formats.ErrnoEKEYREJECTED, Reason: "module carries no signature"}
+		}
+		v := ud.Verify(m, ring, p)
+		v.Format = "none"
+		return v
+	}
+	return d.Verify(m, ring, p)
+}
+
+// SignResult says what Sign did.
+type SignResult struct {
+	Signed   []byte   // the signed module, decompressed
+	Replaced []string // formats of the signatures removed first
+	Verdict  formats.Verdict
+}
+
+// ErrSelfCheck reports a freshly signed module that our own verifier does not accept.
+var ErrSelfCheck = errors.New("signed module failed verification")
+
+// Sign removes any existing signature from module (sign-file would stack a second one; we do
+// not), signs it in format id with k, and verifies the result with kmodsig's own verifier
+// against k's public forms before returning it.
+func Sign(name string, module []byte, id string, k *keys.Material, o formats.SignOptions) (*SignResult, error) {
+	d, err := formats.Lookup(id)
+	if err != nil {
+		return nil, err
+	}
+	unsigned, removed, err := StripAll(formats.NewModule(name, module))
+	if err != nil {
+		return nil, err
+	}
+	signed, err := d.Sign(unsigned, k, o)
+	if err != nil {
+		return nil, fmt.Errorf("%s: sign %s: %w", name, id, err)
+	}
+	v := d.Verify(formats.NewModule(name, signed), SelfRing(k), formats.Policy{})
+	if v.Outcome != formats.OK {
+		return nil, fmt.Errorf("%s: %w: %s: %s", name, ErrSelfCheck, v.Outcome, v.Reason)
+	}
+	return &SignResult{Signed: signed, Replaced: removed, Verdict: v}, nil
+}
+
+// SelfRing returns a keyring that trusts k in every form it has (after signing, the forms the
+// driver derived): what verifying our own output needs.
+func SelfRing(k *keys.Material) *keys.Ring {
+	ring := &keys.Ring{}
+	ring.AddMaterial(k)
+	ring.Keys = append(ring.Keys, k.Public())
+	ring.Secrets = append(ring.Secrets, k)
+	return ring
+}
