@@ -148,4 +148,3 @@ func printLayer(e *env, j inspectJSON) {
 		field(w, "note", n)
 	}
 }
-
