@@ -1,0 +1,155 @@
+package gpgsig
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/dsa" //nolint:staticcheck // the RHEL eras verify only DSA
+	"crypto/rsa"
+	"crypto/subtle"
+	"fmt"
+	"io"
+	"math/big"
+)
+
+// Digest returns the signature's digest of payload: hash(payload ‖ s.HashSuffix()), with
+// the hash the signature names. Kernel models that need another suffix (the Howells v3 bug)
+// use [DigestSuffix].
+func Digest(s *Sig, payload io.Reader) ([]byte, error) {
+	h, err := s.Hash()
+	if err != nil {
+		return nil, err
+	}
+	return DigestSuffix(h, payload, s.HashSuffix())
+}
+
+// DigestSuffix returns h(payload ‖ suffix).
+func DigestSuffix(h crypto.Hash, payload io.Reader, suffix []byte) ([]byte, error) {
+	if !h.Available() {
+		return nil, fmt.Errorf("%w: %v not available", ErrUnsupportedHash, h)
+	}
+	w := h.New()
+	if _, err := io.Copy(w, payload); err != nil {
+		return nil, err
+	}
+	w.Write(suffix)
+	return w.Sum(nil), nil
+}
+
+// VerifyOptions select kernel-specific checking rules.
+type VerifyOptions struct {
+	// StrictMPILength applies the early Howells rule (2011-12 to mid 2012): the RSA
+	// signature MPI must have exactly as many bytes as the modulus, so the 1 in 256
+	// signatures whose leading zero byte the MPI drops fail with [ErrBadEncoding].
+	StrictMPILength bool
+}
+
+// VerifyDetached checks s over payload with pub (*rsa.PublicKey or *dsa.PublicKey). It
+// returns nil, or an error wrapping [ErrBadSignature] (digest mismatch), [ErrBadEncoding]
+// (RSA block malformed), [ErrUnsupportedAlgo] or [ErrUnsupportedHash].
+func VerifyDetached(s *Sig, payload io.Reader, pub crypto.PublicKey) error {
+	d, err := Digest(s, payload)
+	if err != nil {
+		return err
+	}
+	return VerifyDigest(s, d, pub, VerifyOptions{})
+}
+
+// VerifyDigest checks s against a digest already computed (see [Digest]) with pub. RSA
+// (algorithms 1, 2, 3) is checked as EMSA-PKCS1-v1_5 with the hash's DigestInfo, the way the
+// Howells kernels did it: anything wrong with the recovered block is [ErrBadEncoding], a
+// well-formed block carrying another digest is [ErrBadSignature]. DSA (17) takes the
+// leftmost bits of the digest that fit the subgroup order (FIPS 186). The left-16 bits are
+// not checked (no kernel checked them).
+func VerifyDigest(s *Sig, digest []byte, pub crypto.PublicKey, o VerifyOptions) error {
+	h, err := s.Hash()
+	if err != nil {
+		return err
+	}
+	switch s.PubKeyAlgo {
+	case AlgoRSA, AlgoRSAEncrypt, AlgoRSASign:
+		k, ok := pub.(*rsa.PublicKey)
+		if !ok {
+			return fmt.Errorf("%w: RSA signature, %T key", ErrUnsupportedAlgo, pub)
+		}
+		if len(s.MPIs) != 1 {
+			return fmt.Errorf("%w: RSA signature with %d MPIs", ErrBadEncoding, len(s.MPIs))
+		}
+		return VerifyRSA(k, h, digest, s.MPIs[0], o)
+	case AlgoDSA:
+		k, ok := pub.(*dsa.PublicKey)
+		if !ok {
+			return fmt.Errorf("%w: DSA signature, %T key", ErrUnsupportedAlgo, pub)
+		}
+		if len(s.MPIs) != 2 {
+			return fmt.Errorf("%w: DSA signature with %d MPIs", ErrBadEncoding, len(s.MPIs))
+		}
+		if !dsa.Verify(k, dsaDigest(k, digest), s.MPIs[0].Int(), s.MPIs[1].Int()) {
+			return ErrBadSignature
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: %d", ErrUnsupportedAlgo, s.PubKeyAlgo)
+}
+
+// dsaDigest truncates a digest to the leftmost bits of the subgroup order's size.
+func dsaDigest(k *dsa.PublicKey, d []byte) []byte {
+	qb := k.Q.BitLen()
+	if len(d)*8 <= qb {
+		return d
+	}
+	x := new(big.Int).SetBytes(d[:(qb+7)/8])
+	if r := (8 - qb%8) % 8; r != 0 {
+		x.Rsh(x, uint(r))
+	}
+	return x.Bytes()
+}
+
+// digestInfo holds the DER DigestInfo prefixes (RFC 8017 §9.2 note 1, FORMATS.md).
+var digestInfo = map[crypto.Hash][]byte{
+	crypto.MD5:       {0x30, 0x20, 0x30, 0x0c, 0x06, 0x08, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02, 0x05, 0x05, 0x00, 0x04, 0x10},
+	crypto.SHA1:      {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14},
+	crypto.RIPEMD160: {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x24, 0x03, 0x02, 0x01, 0x05, 0x00, 0x04, 0x14},
+	crypto.SHA224:    {0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04, 0x05, 0x00, 0x04, 0x1c},
+	crypto.SHA256:    {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20},
+	crypto.SHA384:    {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30},
+	crypto.SHA512:    {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40},
+}
+
+// VerifyRSA checks an RSA signature MPI over digest by hand (s^e mod n, then the
+// EMSA-PKCS1-v1_5 block), so that a malformed block ([ErrBadEncoding]) is told apart from a
+// digest mismatch ([ErrBadSignature]) as the Howells kernels did. A signature MPI shorter
+// than the modulus (leading zero dropped) is accepted unless o.StrictMPILength.
+func VerifyRSA(k *rsa.PublicKey, h crypto.Hash, digest []byte, sig MPI, o VerifyOptions) error {
+	prefix, ok := digestInfo[h]
+	if !ok {
+		return fmt.Errorf("%w: %v", ErrUnsupportedHash, h)
+	}
+	if len(digest) != h.Size() {
+		return fmt.Errorf("digest of %d bytes for %v", len(digest), h)
+	}
+	kb := (k.N.BitLen() + 7) / 8
+	s := sig.Int()
+	if o.StrictMPILength && len(sig.Bytes) != kb {
+		return fmt.Errorf("%w: signature MPI of %d bytes, modulus of %d", ErrBadEncoding, len(sig.Bytes), kb)
+	}
+	if s.Sign() == 0 || s.Cmp(k.N) >= 0 {
+		return fmt.Errorf("%w: signature value out of range", ErrBadEncoding)
+	}
+	m := new(big.Int).Exp(s, big.NewInt(int64(k.E)), k.N)
+	em := m.FillBytes(make([]byte, kb))
+	tLen := len(prefix) + len(digest)
+	if kb < tLen+11 {
+		return fmt.Errorf("%w: modulus too short for %v", ErrBadEncoding, h)
+	}
+	ps := em[2 : kb-tLen-1]
+	if em[0] != 0 || em[1] != 1 || em[kb-tLen-1] != 0 || bytes.Count(ps, []byte{0xff}) != len(ps) {
+		return fmt.Errorf("%w: bad PKCS#1 v1.5 padding", ErrBadEncoding)
+	}
+	if !bytes.Equal(em[kb-tLen:kb-len(digest)], prefix) {
+		return fmt.Errorf("%w: DigestInfo is not %v", ErrBadEncoding, h)
+	}
+	if subtle.ConstantTimeCompare(em[kb-len(digest):], digest) != 1 {
+		return ErrBadSignature
+	}
+	return nil
+}
