@@ -296,7 +296,16 @@ func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]
 	}
 	hw := h.New()
 	hw.Write(unsigned)
-	raw, err := k.Signer.Sign(rand.Reader, hw.Sum(nil), h)
+	digest := hw.Sum(nil)
+	var raw []byte
+	if h == crypto.RIPEMD160 {
+		// Go's crypto/rsa knows RIPEMD-160 under the ISO OID 1.0.10118.3.0.49; the kernel's
+		// template is 1.3.36.3.2.1. Encode the DigestInfo ourselves, as the perl signer
+		// did, and sign it raw (hash 0 = no DigestInfo added).
+		raw, err = k.Signer.Sign(rand.Reader, append(append([]byte(nil), digestInfo[h]...), digest...), crypto.Hash(0))
+	} else {
+		raw, err = k.Signer.Sign(rand.Reader, digest, h)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("x509: signing: %w", err)
 	}
