@@ -1,0 +1,53 @@
+# kmodsig: `make demo` runs the main job on the embedded sample modules and key;
+# `make test` installs the peer tools (as root, with apt-get) and runs every test.
+GO        ?= go
+CACHE     ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kmodsig
+BIN       := bin/kmodsig
+STATICCHECK_VERSION := v0.8.2
+FUZZTIME  ?= 3s
+IS_ROOT   := $(shell [ "$$(id -u)" = 0 ] && echo 1)
+
+export KMODSIG_CACHE := $(CACHE)
+
+.PHONY: all build demo test peers check unit fuzz bench clean man completion
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/kmodsig
+
+demo: build
+	./$(BIN) demo
+
+# peers installs ORACLES.md's tools when root; otherwise lists what is missing.
+peers:
+	./internal/peers/install.sh --kernel
+
+# test: the whole suite. As root (CI) every peer is installed first and a missing peer fails
+# the test that needs it instead of skipping it; the Debian corpus and the real kernel run too.
+test: peers check unit fuzz
+
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+unit:
+	KMODSIG_REQUIRE_PEERS=$(IS_ROOT) KMODSIG_CORPUS=$(or $(KMODSIG_CORPUS),$(IS_ROOT)) \
+	KMODSIG_KERNEL_TEST=$(or $(KMODSIG_KERNEL_TEST),$(IS_ROOT)) \
+	$(GO) test -count=1 -timeout 60m ./...
+
+# fuzz runs every fuzz target briefly (FUZZTIME each): no panics, round trips hold.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/kmodsig-fuzz.log 2>&1 || { cat /tmp/kmodsig-fuzz.log; exit 1; }; \
+	  done; \
+	done
+
+bench: build
+	./bench/run.sh
+
+clean:
+	rm -rf bin
