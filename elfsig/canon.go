@@ -3,6 +3,7 @@ package elfsig
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"sort"
 
@@ -64,6 +65,12 @@ type CanonParams struct {
 	// otherwise be digested.
 	Skip int
 }
+
+// MaxCanonicalRatio bounds the canonical stream at MaxCanonicalRatio × the module size plus
+// 64 KiB. Each relocation against an undefined symbol repeats the symbol's name, so a
+// crafted module could otherwise ask for a stream quadratic in its size; real modules give
+// about 1-2 × (ALLOC contents plus relocation records).
+const MaxCanonicalRatio = 16
 
 // The canonical-stream variants.
 var (
@@ -134,8 +141,30 @@ func WriteCanonical(w io.Writer, m formats.Module, p CanonParams) error {
 	if err != nil {
 		return err
 	}
-	c := &cnWriter{f: f, p: p, w: w}
-	return c.run()
+	lw := &cnLimitWriter{w: w, left: MaxCanonicalRatio*m.Size + 64<<10}
+	c := &cnWriter{f: f, p: p, w: lw}
+	err = c.run()
+	if lw.over {
+		return &formats.FormatError{Path: m.Name, Format: p.Format, Off: -1,
+			Msg: fmt.Sprintf("canonical stream exceeds %d× the module size", MaxCanonicalRatio), Err: formats.ErrTooLarge}
+	}
+	return err
+}
+
+// cnLimitWriter stops a canonical stream that grows beyond its bound.
+type cnLimitWriter struct {
+	w    io.Writer
+	left int64
+	over bool
+}
+
+func (l *cnLimitWriter) Write(b []byte) (int, error) {
+	if int64(len(b)) > l.left {
+		l.over = true
+		return 0, formats.ErrTooLarge
+	}
+	l.left -= int64(len(b))
+	return l.w.Write(b)
 }
 
 // cnFile is the minimal, bounds-checked view of an ELF relocatable file that the
