@@ -1,0 +1,36 @@
+// Package kerneltest boots a real Linux 6.1 kernel in qemu and checks that it accepts and
+// rejects kmodsig's output exactly as `kmodsig verify` predicts. The kernel is the only oracle
+// for module-signature policy: which errno init_module returns in permissive and in enforcing
+// mode (ORACLES.md section 8, FORMATS.md `pkcs7` "What the kernel accepts and rejects").
+//
+// # What it does
+//
+// TestKernel (kernel_test.go, run when KMODSIG_KERNEL_TEST=1; `make test` sets it as root):
+//
+//  1. build-kernel.sh installs linux-source-6.1, qemu-system-x86, busybox-static and the kernel
+//     build dependencies with apt-get when they are missing (root only), then builds a
+//     tinyconfig x86-64 kernel with MODULES, MODULE_SIG (not forced, not signing its own
+//     modules), RSA and ECDSA, SHA-1 to SHA-512, testdata/keys/rsa2048.pem as
+//     CONFIG_MODULE_SIG_KEY and trusted.crt (RSA-4096, ECDSA P-256, ECDSA P-384) plus
+//     expired-rsa2048.crt as CONFIG_SYSTEM_TRUSTED_KEYS. The expired certificate is trusted on
+//     purpose: it checks that the kernel ignores X.509 validity dates for module signatures.
+//  2. The build is cached in ${XDG_CACHE_HOME:-$HOME/.cache}/kmodsig/kernel/<linux-source
+//     version>-<first 16 hex digits of the SHA-256 over build-kernel.sh, the gcc version and the
+//     key files>/ (bzImage, the built tree, the config, a stamp), built in a temporary directory
+//     and renamed into place; a second run only boots.
+//  3. The test module (module/kmodsig_hello.c, our own source) is built against the cached tree.
+//  4. The kmodsig CLI (never sign-file) makes the variants: each trusted key and hash,
+//     issuer+serial and SKID, unsigned, untrusted key, expired certificate, tampered payload and
+//     signature, corrupt trailers, the 3.7 `x509` format, older formats and converted modules
+//     where the CLI supports them.
+//  5. One initramfs (usr/gen_init_cpio, busybox, init.sh) boots twice under TCG: permissive and
+//     with module.sig_enforce=1. init.sh insmods every variant and prints one RESULT line each
+//     (busybox insmod's exit status is the errno), the kernel messages, and powers off.
+//     [ParseSerial] reads the log.
+//  6. Each variant's real errno in both modes is compared with `kmodsig verify --json` over the
+//     certificates built into the kernel; a mismatch fails with the variant, the expected and
+//     real results and the console lines. The module's own taint flags add one more check: a
+//     module the kernel loaded with taint E ("unsigned") must have a non-ok outcome.
+//
+// run.sh runs it by hand.
+package kerneltest
