@@ -237,9 +237,9 @@ func parseDER(b []byte) (*SignedData, error) {
 	if !ci.ReadASN1(&sdS, tagCtx0C) || len(ci) != 0 {
 		return nil, p.errf(at, "ContentInfo content is not a single [0] EXPLICIT SignedData")
 	}
-	inner := sdS
-	if !sdS.ReadASN1(&sdS, cbasn1.SEQUENCE) || len(inner) != 0 {
-		return nil, p.errf(inner, "SignedData is not a single SEQUENCE")
+	outer := sdS
+	if !outer.ReadASN1(&sdS, cbasn1.SEQUENCE) || len(outer) != 0 {
+		return nil, p.errf(outer, "SignedData is not a single SEQUENCE")
 	}
 	at = sdS
 	if !sdS.ReadASN1Integer(&sd.Version) {

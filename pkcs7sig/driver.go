@@ -65,7 +65,7 @@ func readTrailer(m formats.Module) (*trailer, error) {
 	}
 	raw := b.Marshal()
 	for i, c := range raw[:8] {
-		if c != 0 {
+		if c != 0 && i != 2 {
 			names := []string{"algo", "hash", "id_type", "signer_len", "key_id_len", "pad[0]", "pad[1]", "pad[2]"}
 			return nil, formats.Errorf(m, Format, t.BlockOff+int64(i),
 				"module_signature %s is %d, must be 0 for PKCS#7 (kernel: \"PKCS#7 signature info has unexpected non-zero params\")", names[i], c)

@@ -87,8 +87,8 @@ func SignCMS(payload io.Reader, signer crypto.Signer, cert *x509.Certificate, h 
 	if h == 0 {
 		h = DefaultHash
 	}
-	if digestByHash(h) == nil {
-		return nil, fmt.Errorf("%w: %s cannot be carried in a module PKCS#7 signature", formats.ErrHash, formats.HashName(h))
+	if !signHash(h) {
+		return nil, fmt.Errorf("%w: %s (sign-file offers sha1, sha224, sha256, sha384, sha512, sha3-256, sha3-384, sha3-512)", formats.ErrHash, formats.HashName(h))
 	}
 	if !keys.SamePublic(cert.PublicKey, signer.Public()) {
 		return nil, formats.ErrKeyMismatch
@@ -117,4 +117,14 @@ func SignCMS(payload io.Reader, signer crypto.Signer, cert *x509.Certificate, h 
 		return nil, err
 	}
 	return sd.Marshal()
+}
+
+// signHash reports whether Sign writes digest h: the digests sign-file's Kconfig ever offered.
+func signHash(h crypto.Hash) bool {
+	switch h {
+	case crypto.SHA1, crypto.SHA224, crypto.SHA256, crypto.SHA384, crypto.SHA512,
+		crypto.SHA3_256, crypto.SHA3_384, crypto.SHA3_512:
+		return true
+	}
+	return false
 }
