@@ -121,3 +121,17 @@ func run(t *testing.T, name string, args ...string) (string, int) {
 	}
 	return string(out), 0
 }
+
+func readFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// pemCert returns tk's certificate as PEM.
+func pemCert(tk *testKey) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tk.m.Cert.Raw})
+}
