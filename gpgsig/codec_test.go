@@ -48,6 +48,7 @@ func TestSignDetachedGPGVerifies(t *testing.T) {
 	}{
 		{"rsa2048.key", crypto.MD5, "89", []string{"--allow-weak-digest-algos"}},
 		{"rsa2048.key", crypto.SHA1, "89", nil},
+		{"rsa2048.key", crypto.RIPEMD160, "89", []string{"--allow-weak-digest-algos"}},
 		{"rsa2048.key", crypto.SHA224, "89", nil},
 		{"rsa2048.key", crypto.SHA256, "89", nil},
 		{"rsa2048.key", crypto.SHA384, "89", nil},

@@ -80,7 +80,8 @@ type Sig struct {
 	// IssuerCount is the number of Issuer (16) subpackets across both v4 areas (1 for v2/v3).
 	// The Howells kernels required exactly one.
 	IssuerCount int
-	// Hashed and Unhashed are the raw v4 subpacket areas.
+	// Hashed and Unhashed are the raw v4 subpacket areas. After ParseSig they alias the input
+	// with their capacity capped, so appending to them copies.
 	Hashed, Unhashed []byte
 	// Left16 is the first two bytes of the digest as the signer recorded them.
 	Left16 [2]byte
@@ -111,7 +112,7 @@ func ParseSig(b []byte) (*Sig, int, error) {
 	if p.Tag != TagSignature {
 		return nil, 0, perr(0, ErrNotSignature, "packet tag %d", p.Tag)
 	}
-	s := &Sig{NewFormat: p.NewFormat, LenBytes: p.LenBytes, HeaderLen: p.HeaderLen, Raw: b[:n]}
+	s := &Sig{NewFormat: p.NewFormat, LenBytes: p.LenBytes, HeaderLen: p.HeaderLen, Raw: b[:n:n]}
 	body, h := p.Body, p.HeaderLen
 	if len(body) < 1 {
 		return nil, 0, perr(h, ErrMalformed, "empty signature packet")
@@ -147,7 +148,7 @@ func ParseSig(b []byte) (*Sig, int, error) {
 			if l > len(body)-off {
 				return nil, 0, perr(h+off-2, ErrMalformed, "subpacket area of %d bytes exceeds the %d that remain", l, len(body)-off)
 			}
-			area := body[off : off+l]
+			area := body[off : off+l : off+l]
 			sps, err := ParseSubpackets(area)
 			if err != nil {
 				return nil, 0, Rebase(err, modNone, codecFormat, int64(h+off))
@@ -193,7 +194,7 @@ func ParseSig(b []byte) (*Sig, int, error) {
 		if l > len(body)-off-2 {
 			return nil, 0, perr(h+off, ErrMalformed, "MPI of %d bits exceeds the %d bytes that remain", bits, len(body)-off-2)
 		}
-		s.MPIs = append(s.MPIs, MPI{Bits: bits, Bytes: body[off+2 : off+2+l]})
+		s.MPIs = append(s.MPIs, MPI{Bits: bits, Bytes: body[off+2 : off+2+l : off+2+l]})
 		off += 2 + l
 	}
 	if len(s.MPIs) == 0 {

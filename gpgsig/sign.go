@@ -113,7 +113,14 @@ func SignDigest(s *Sig, k *keys.Material, digest []byte) error {
 		if k.Signer == nil {
 			return fmt.Errorf("%w: RSA signature needs an RSA key", ErrUnsupportedAlgo)
 		}
-		v, err := k.Signer.Sign(rand.Reader, digest, h)
+		var v []byte
+		if h == crypto.RIPEMD160 {
+			// Go's PKCS#1 v1.5 signer knows RIPEMD-160 under the ISO OID; OpenPGP (RFC 4880
+			// §5.2.2) uses TeleTrusT 1.3.36.3.2.1, so sign the DigestInfo ourselves.
+			v, err = k.Signer.Sign(rand.Reader, append(append([]byte(nil), digestInfo[h]...), digest...), crypto.Hash(0))
+		} else {
+			v, err = k.Signer.Sign(rand.Reader, digest, h)
+		}
 		if err != nil {
 			return fmt.Errorf("openpgp: RSA sign: %w", err)
 		}

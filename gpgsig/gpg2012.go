@@ -1,0 +1,396 @@
+package gpgsig
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kmodsig/kmodsig/formats"
+	"github.com/kmodsig/kmodsig/keys"
+)
+
+// ID is the format id of the Howells 2012 appended GPG trailer.
+const ID = "gpg2012"
+
+// Kernel models of [Driver.Verify] (formats.Policy.Kernel).
+const (
+	// KernelHowells is the default: the dhowells modsign tree after the 2012-08-02 series
+	// ("MODSIGN: Allow modules to be signed with an unknown key": an unknown key is accepted
+	// when not enforcing) and after "RSA: Fix signature verification for shorter signatures".
+	KernelHowells = "howells-2012"
+	// KernelHowellsEarly is the same code before those changes: an unknown key is ENOKEY even
+	// when not enforcing, and an RSA signature MPI shorter than the modulus is EBADMSG.
+	KernelHowellsEarly = "howells-2012-early"
+)
+
+// ErrnoEOPNOTSUPP is what the Howells parser returned for a signature class other than 0x00
+// or 0x02 (errno 95 on x86-64). formats has no constant for it.
+const ErrnoEOPNOTSUPP formats.Errno = "EOPNOTSUPP"
+
+// LengthField is the size of the `%-5s` ASCII length before the magic.
+const LengthField = 5
+
+// MaxSigLen is the largest signature the 5-character decimal length can describe.
+const MaxSigLen = 99999
+
+// now is the verification time (the kernel checks key expiry when the module loads).
+var now = time.Now
+
+// Driver is the gpg2012 format: `payload ‖ gpg -b signature ‖ printf %-5s len ‖
+// "This Is A Crypto Signed Module"`, RSA OpenPGP v4 keys, verified the way the 2012 Howells
+// kernels did.
+type Driver struct{}
+
+func init() { formats.Register(Driver{}) }
+
+// ID returns "gpg2012".
+func (Driver) ID() string { return ID }
+
+// Info describes the format.
+func (Driver) Info() formats.Info {
+	return formats.Info{
+		ID:        ID,
+		Era:       "Howells modsign tree, 2011-2012 (appended GPG signature, never merged)",
+		Container: "appended: OpenPGP signature ‖ %-5s length ‖ \"This Is A Crypto Signed Module\"",
+		KeyTypes:  []string{"rsa"},
+		Hashes:    []string{"md5", "sha1", "sha224", "sha256", "sha384", "sha512"},
+		Order:     20,
+	}
+}
+
+// trailer is the located gpg2012 trailer.
+type trailer struct {
+	sigOff, sigLen int64 // the OpenPGP packet
+	payloadLen     int64
+	lenOff         int64 // the 5-byte length field
+}
+
+// locate finds the trailer from the end of m. It checks the magic, the `%-5s` length and
+// that the length fits (FORMATS.md gpg2012 parse rules 1-4); the signature is not parsed.
+func locate(m formats.Module) (*trailer, error) {
+	l := formats.ReadMagic30Length(m)
+	if l == nil {
+		return nil, &formats.FormatError{Path: m.Name, Format: ID, Off: -1, Msg: "no \"" + formats.Magic30 + "\" at end of file", Err: formats.ErrNotSigned}
+	}
+	if l.Off35 < 0 || !l.ASCIIOK {
+		off := l.Off35
+		if off < 0 {
+			off = 0
+		}
+		return nil, formats.Errorf(m, ID, off, "length before the magic is not a %%-5s decimal number")
+	}
+	t := &trailer{sigLen: l.ASCII, lenOff: l.Off35}
+	if t.sigLen == 0 || t.sigLen >= l.Off35 {
+		return nil, formats.Errorf(m, ID, l.Off35, "signature length %d does not fit in the %d bytes before it", t.sigLen, l.Off35)
+	}
+	t.sigOff = l.Off35 - t.sigLen
+	t.payloadLen = t.sigOff
+	return t, nil
+}
+
+// readSig reads and parses the signature packet of t; it must fill exactly sigLen bytes.
+func readSig(m formats.Module, t *trailer) (*Sig, []byte, error) {
+	raw, err := m.ReadAt(ID, t.sigOff, t.sigLen)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, n, err := ParseSig(raw)
+	if err != nil {
+		return nil, raw, Rebase(err, m, ID, t.sigOff)
+	}
+	if int64(n) != t.sigLen {
+		return nil, raw, &formats.FormatError{Path: m.Name, Format: ID, Off: t.sigOff + int64(n),
+			Msg: fmt.Sprintf("signature packet of %d bytes, length field says %d", n, t.sigLen), Err: ErrMalformed}
+	}
+	return s, raw, nil
+}
+
+// Detect applies FORMATS.md Detection step 2 for gpg2012: the magic at EOF, 1-5 ASCII digits
+// then spaces before it, a length that fits, and an OpenPGP signature packet header (88, 89,
+// 8a or c2) at −35−L whose own length is exactly L. A digsig2012 trailer (binary be16 length)
+// never matches.
+func (Driver) Detect(m formats.Module) bool {
+	t, err := locate(m)
+	if err != nil {
+		return false
+	}
+	hdr, err := m.ReadAt(ID, t.sigOff, min(t.sigLen, 6))
+	if err != nil {
+		return false
+	}
+	switch hdr[0] {
+	case 0x88, 0x89, 0x8a, 0xc2:
+	default:
+		return false
+	}
+	// The header alone says how long the packet is; pad so ReadPacket can check the body fits.
+	probe := make([]byte, t.sigLen)
+	copy(probe, hdr)
+	p, n, err := ReadPacket(probe)
+	return err == nil && p.Tag == TagSignature && int64(n) == t.sigLen
+}
+
+// Parse reports what the signature claims: key id (modinfo's sig_key), hash, algorithm and
+// where the parts lie.
+func (Driver) Parse(m formats.Module) (*formats.Signature, error) {
+	t, err := locate(m)
+	if err != nil {
+		return nil, err
+	}
+	s, _, err := readSig(m, t)
+	if err != nil {
+		return nil, err
+	}
+	sig := &formats.Signature{
+		Format:     ID,
+		Era:        Driver{}.Info().Era,
+		SigID:      "PGP",
+		KeyID:      keyIDBytes(s.KeyID),
+		PayloadLen: t.payloadLen,
+		Offset:     t.sigOff,
+		Length:     m.Size - t.sigOff,
+		PublicKey:  algoName(s.PubKeyAlgo),
+	}
+	if h, err := HashByID(s.HashAlgo); err == nil {
+		sig.HashAlgo = formats.HashName(h)
+	} else {
+		sig.HashAlgo = fmt.Sprintf("openpgp-hash(%d)", s.HashAlgo)
+	}
+	for _, mp := range s.MPIs {
+		sig.Value = append(sig.Value, mp.Bytes...)
+	}
+	if s.Version != 4 {
+		sig.Notes = append(sig.Notes, fmt.Sprintf("v%d signature: the Howells kernels never verified these (they hashed the v3 trailer one byte early)", s.Version))
+	}
+	if s.IssuerCount != 1 {
+		sig.Notes = append(sig.Notes, fmt.Sprintf("%d Issuer subpackets: the kernel required exactly one (EBADMSG)", s.IssuerCount))
+	}
+	return sig, nil
+}
+
+// Strip returns the payload: every byte before the signature. The signature itself need
+// not parse; the trailer's length must.
+func (Driver) Strip(m formats.Module) ([]byte, error) {
+	t, err := locate(m)
+	if err != nil {
+		return nil, err
+	}
+	return m.ReadAt(ID, 0, t.payloadLen)
+}
+
+// DefaultHash is the hash Sign uses when SignOptions.Hash is zero: SHA-1, the first (and so
+// default) choice of the era's "Which hash algorithm should modules be signed with?" Kconfig
+// menu [inferred: the 2012 tree's Kconfig choice lists SHA-1 first with no explicit default].
+const DefaultHash = crypto.SHA1
+
+// signHashes are the digests `--digest-algo` could be given by the era's build
+// (CONFIG_MODULE_SIG_SHA*), plus MD5, which the kernel accepted but is only written with Force.
+var signHashes = map[crypto.Hash]bool{crypto.MD5: true, crypto.SHA1: true, crypto.SHA224: true, crypto.SHA256: true, crypto.SHA384: true, crypto.SHA512: true}
+
+// Sign appends a gpg2012 trailer to unsigned: a v4 OpenPGP signature shaped like GnuPG's
+// (see [SignDetached]) over the whole input, its length as `%-5d` and the magic, as the
+// tree's Makefile.modpost did with `gpg -b` and `printf %-5s`. The hash is o.Hash (default
+// [DefaultHash]); MD5 needs o.Force. The signature time is o.Time, else the key's creation
+// time, so RSA output is byte-reproducible. The era's kernel verified only RSA: a DSA key
+// is refused with formats.ErrKeyType unless o.Force (and then verifies as ENOPKG); other
+// key types are always refused.
+func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]byte, error) {
+	h := o.Hash
+	if h == 0 {
+		h = DefaultHash
+	}
+	if !signHashes[h] {
+		return nil, fmt.Errorf("gpg2012: %w: %s (use sha1, sha224, sha256, sha384 or sha512)", formats.ErrHash, formats.HashName(h))
+	}
+	if h == crypto.MD5 {
+		if !o.Force {
+			return nil, fmt.Errorf("gpg2012: %w: md5 is broken; the kernel accepted it, pass --force to write it anyway", formats.ErrHash)
+		}
+		o.Warnf("gpg2012: signing with MD5, which is broken (forced)")
+	}
+	switch {
+	case k.DSA != nil:
+		if !o.Force {
+			return nil, fmt.Errorf("gpg2012: %w: the 2012 Howells kernels verified only RSA; a DSA signature gets ENOPKG (pass --force to write it anyway)", formats.ErrKeyType)
+		}
+		o.Warnf("gpg2012: signing with a DSA key (forced): the era's kernel returns ENOPKG for it")
+	case k.Signer == nil:
+		return nil, fmt.Errorf("gpg2012: %w: no private key", formats.ErrKeyType)
+	default:
+		if _, err := k.OpenPGP(); err != nil {
+			return nil, fmt.Errorf("gpg2012: %w: %v", formats.ErrKeyType, err)
+		}
+	}
+	t := o.Time
+	if t.IsZero() {
+		t = k.CreationTime()
+	}
+	sig, err := SignDetached(bytes.NewReader(unsigned), k, h, t)
+	if err != nil {
+		return nil, fmt.Errorf("gpg2012: %w", err)
+	}
+	if len(sig) > MaxSigLen {
+		return nil, fmt.Errorf("gpg2012: %w: signature of %d bytes does not fit the 5-digit length", formats.ErrTooLarge, len(sig))
+	}
+	return formats.AppendMagic30(unsigned, sig, []byte(fmt.Sprintf("%-5d", len(sig)))), nil
+}
+
+// ExportKey writes k's OpenPGP public key as a binary keyring, the modsign.pub that the
+// era's build compiled into the kernel. DSA keys are refused unless o.Force (the kernel
+// could not use them).
+func (Driver) ExportKey(k *keys.Material, o formats.SignOptions) ([]byte, string, error) {
+	if k.DSA != nil && !o.Force {
+		return nil, "", fmt.Errorf("gpg2012: %w: the 2012 Howells kernels verified only RSA keys", formats.ErrKeyType)
+	}
+	b, err := k.OpenPGPPublicKeyring()
+	if err != nil {
+		return nil, "", fmt.Errorf("gpg2012: %w: %v", formats.ErrKeyType, err)
+	}
+	return b, "modsign.pub", nil
+}
+
+// Verify checks m as the 2012 Howells kernels did (FORMATS.md rhel6 variant rsa, shared
+// with gpg2012) and returns their result in both modes. p.Kernel selects
+// [KernelHowells] (default; unknown key accepted when not enforcing) or
+// [KernelHowellsEarly]. Outcomes:
+//
+//   - no trailer: unsigned (OK / EKEYREJECTED);
+//   - trailer length unreadable or too large: corrupt (ELIBBAD);
+//   - signature packet malformed, not exactly one Issuer subpacket, bad RSA padding:
+//     corrupt or bad-signature (EBADMSG);
+//   - class other than 0x00/0x02: unsupported (EOPNOTSUPP);
+//   - DSA or other non-RSA algorithm, or unknown hash: unsupported (ENOPKG);
+//   - issuer key id not in ring: unknown-key (OK or, early, ENOKEY / ENOKEY);
+//   - key expired (self-signature Key Expiration Time): expired (EKEYEXPIRED);
+//   - digest mismatch, and every v3 signature: bad-signature (EKEYREJECTED);
+//   - otherwise ok.
+//
+// The verdict names the key id looked for (16 hex digits).
+func (Driver) Verify(m formats.Module, ring *keys.Ring, p formats.Policy) formats.Verdict {
+	early := p.Kernel == KernelHowellsEarly
+	v := formats.Verdict{Format: ID, Kernel: KernelHowells}
+	if early {
+		v.Kernel = KernelHowellsEarly
+	}
+	set := func(o formats.Outcome, perm, enf formats.Errno, err error, reason string, args ...any) formats.Verdict {
+		v.Outcome, v.Permissive, v.Enforcing, v.Err = o, perm, enf, err
+		v.Reason = fmt.Sprintf(reason, args...)
+		return v
+	}
+	t, err := locate(m)
+	if err != nil {
+		if errors.Is(err, formats.ErrNotSigned) {
+			return set(formats.Unsigned, formats.ErrnoOK, formats.ErrnoEKEYREJECTED, nil, "module carries no gpg2012 signature")
+		}
+		return set(formats.Corrupt, formats.ErrnoELIBBAD, formats.ErrnoELIBBAD, err, "gpg2012 trailer is malformed: %v", err)
+	}
+	s, _, err := readSig(m, t)
+	if err != nil {
+		return set(formats.Corrupt, formats.ErrnoEBADMSG, formats.ErrnoEBADMSG, err, "signature packet is corrupt: %v", err)
+	}
+	if s.HasKeyID {
+		v.KeyID = fmt.Sprintf("%016X", s.KeyID)
+	}
+	if h, err := HashByID(s.HashAlgo); err == nil {
+		v.Hash = formats.HashName(h)
+	}
+	if s.Version != 3 && s.Version != 4 {
+		return set(formats.Corrupt, formats.ErrnoEBADMSG, formats.ErrnoEBADMSG, ErrUnsupportedVersion, "v%d signature packet: the kernel parsed only v3 and v4", s.Version)
+	}
+	if s.Class != ClassBinary && s.Class != ClassStand {
+		return set(formats.Unsupported, ErrnoEOPNOTSUPP, ErrnoEOPNOTSUPP, nil, "signature class 0x%02x: the kernel accepted only 0x00 and 0x02", s.Class)
+	}
+	if s.Version == 4 && s.IssuerCount != 1 {
+		return set(formats.Corrupt, formats.ErrnoEBADMSG, formats.ErrnoEBADMSG, ErrMalformed, "%d Issuer subpackets: the kernel required exactly one", s.IssuerCount)
+	}
+	switch s.PubKeyAlgo {
+	case AlgoRSA, AlgoRSAEncrypt, AlgoRSASign:
+	case AlgoDSA:
+		return set(formats.Unsupported, formats.ErrnoENOPKG, formats.ErrnoENOPKG, ErrUnsupportedAlgo, "DSA signature by key 0x%s: the Howells kernels had no DSA (only RSA)", v.KeyID)
+	default:
+		return set(formats.Unsupported, formats.ErrnoENOPKG, formats.ErrnoENOPKG, ErrUnsupportedAlgo, "public-key algorithm %d: the kernel verified only RSA", s.PubKeyAlgo)
+	}
+	h, err := s.Hash()
+	if err != nil {
+		return set(formats.Unsupported, formats.ErrnoENOPKG, formats.ErrnoENOPKG, err, "hash algorithm %d is not available to the kernel", s.HashAlgo)
+	}
+	k := ring.PGPKeyByID(s.KeyID)
+	if k == nil {
+		perm := formats.ErrnoOK
+		if early {
+			perm = formats.ErrnoENOKEY
+		} else {
+			v.Notes = append(v.Notes, "before the 2012-08-02 series (\"MODSIGN: Allow modules to be signed with an unknown key\") a permissive kernel returned ENOKEY here")
+		}
+		return set(formats.UnknownKey, perm, formats.ErrnoENOKEY, nil, "signed with key 0x%s, which is not in the keyring", v.KeyID)
+	}
+	v.Signer = k.Name
+	if k.Derived {
+		v.Notes = append(v.Notes, fmt.Sprintf("key matched by the OpenPGP key id derived from a bare key or certificate (creation time %s)", keys.DefaultCreated.Format(time.RFC3339)))
+	}
+	if !k.Expires.IsZero() {
+		at := now()
+		if s.Created.After(at) {
+			at = s.Created
+		}
+		if !at.Before(k.Expires) {
+			return set(formats.Expired, formats.ErrnoEKEYEXPIRED, formats.ErrnoEKEYEXPIRED, nil,
+				"key 0x%s expired at %s (signature made %s)", v.KeyID, k.Expires.UTC().Format(time.RFC3339), s.Created.Format(time.RFC3339))
+		}
+	}
+	if _, ok := k.Public.(*rsa.PublicKey); !ok {
+		return set(formats.Unsupported, formats.ErrnoENOPKG, formats.ErrnoENOPKG, ErrUnsupportedAlgo, "key 0x%s is not an RSA key", v.KeyID)
+	}
+	suffix := s.HashSuffix()
+	if s.Version == 3 {
+		suffix = s.HowellsV3Suffix()
+	}
+	d, err := DigestSuffix(h, m.Reader(0, t.payloadLen), suffix)
+	if err != nil {
+		return set(formats.Corrupt, formats.ErrnoELIBBAD, formats.ErrnoELIBBAD, err, "reading the payload: %v", err)
+	}
+	err = VerifyDigest(s, d, k.Public, VerifyOptions{StrictMPILength: early})
+	if err == nil && !early && len(s.MPIs) == 1 && shortMPI(s.MPIs[0], k.Public) {
+		v.Notes = append(v.Notes, "signature MPI shorter than the modulus: kernels before \"RSA: Fix signature verification for shorter signatures\" returned EBADMSG")
+	}
+	switch {
+	case err == nil:
+		return set(formats.OK, formats.ErrnoOK, formats.ErrnoOK, nil, "good signature by key 0x%s", v.KeyID)
+	case s.Version == 3:
+		return set(formats.BadSignature, formats.ErrnoEKEYREJECTED, formats.ErrnoEKEYREJECTED, err, "v3 signature: the Howells kernels hashed the v3 trailer one byte early, so v3 signatures never verified")
+	case errors.Is(err, ErrBadEncoding):
+		return set(formats.BadSignature, formats.ErrnoEBADMSG, formats.ErrnoEBADMSG, err, "signature by key 0x%s does not decode: %v", v.KeyID, err)
+	case errors.Is(err, ErrUnsupportedAlgo):
+		return set(formats.Unsupported, formats.ErrnoENOPKG, formats.ErrnoENOPKG, err, "key 0x%s cannot check this signature: %v", v.KeyID, err)
+	default:
+		return set(formats.BadSignature, formats.ErrnoEKEYREJECTED, formats.ErrnoEKEYREJECTED, err, "bad signature by key 0x%s: the module was changed after signing or signed by another key", v.KeyID)
+	}
+}
+
+// shortMPI reports whether an RSA signature MPI has fewer bytes than the modulus.
+func shortMPI(m MPI, pub any) bool {
+	k, ok := pub.(*rsa.PublicKey)
+	return ok && len(m.Bytes) < (k.N.BitLen()+7)/8
+}
+
+func keyIDBytes(id uint64) []byte {
+	b := make([]byte, 8)
+	for i := 7; i >= 0; i-- {
+		b[i] = byte(id)
+		id >>= 8
+	}
+	return b
+}
+
+func algoName(a byte) string {
+	switch a {
+	case AlgoRSA, AlgoRSAEncrypt, AlgoRSASign:
+		return "rsa"
+	case AlgoDSA:
+		return "dsa"
+	}
+	return fmt.Sprintf("openpgp-algo(%d)", a)
+}
