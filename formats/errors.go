@@ -17,6 +17,8 @@ var (
 	ErrHash = errors.New("hash algorithm not supported by this format")
 	// ErrKeyMismatch reports a private key that does not match the certificate given with it.
 	ErrKeyMismatch = errors.New("private key does not match the certificate")
+	// ErrReadOnly reports a format kmodsig reads but never writes (pgp-trailer, x509 rc1).
+	ErrReadOnly = errors.New("format is read only")
 	// ErrTooLarge reports a length field or input above the documented limits.
 	ErrTooLarge = errors.New("length exceeds limit")
 )

@@ -13,6 +13,7 @@ type CLI struct {
 	Convert ConvertCmd `cmd:"" help:"Re-sign modules or whole trees in another format with one key."`
 	Keys    KeysCmd    `cmd:"" help:"Generate keys, show their ids per era, export each era's public form."`
 	Formats FormatsCmd `cmd:"" help:"List the supported formats."`
+	Demo    DemoCmd    `cmd:"" help:"Sign the embedded sample module in every format, convert across every pair, verify each."`
 
 	Version kong.VersionFlag `help:"Print the version."`
 }
