@@ -20,6 +20,11 @@ const trailerSize = 2 + int64(len(formats.Magic30))
 
 func init() { formats.Register(Driver{}) }
 
+var (
+	_ formats.Driver      = Driver{}
+	_ formats.KeyExporter = Driver{}
+)
+
 // Driver is the digsig2012 format: payload ‖ digsig signature (no IMA type byte) ‖ be16
 // length of that signature ‖ "This Is A Crypto Signed Module". It implements
 // formats.Driver and formats.KeyExporter.
