@@ -193,4 +193,5 @@ func modinfoSig(t testing.TB, b []byte) map[string]string {
 
 var hashByName = map[string]crypto.Hash{
 	"sha1": crypto.SHA1, "sha224": crypto.SHA224, "sha256": crypto.SHA256, "sha384": crypto.SHA384, "sha512": crypto.SHA512,
+	"sha3-256": crypto.SHA3_256, "sha3-384": crypto.SHA3_384, "sha3-512": crypto.SHA3_512,
 }
