@@ -54,10 +54,12 @@
 //     longer than it → EBADMSG, a decoded block that does not start 00 01 → ERANGE (what a
 //     corrupted signature value almost always gives), bad padding or DigestInfo → EBADMSG,
 //     digest mismatch (a tampered payload) → EKEYREJECTED. md4 (hash 0) has a kernel name but
-//     no RSA template → ENOTSUPP [INF: assumes CONFIG_CRYPTO_MD4]. Certificate dates are not
-//     checked: an expired certificate verifies. Certificates a 3.7-era kernel could not load
-//     (non-RSA keys, no authorityKeyIdentifier: "must have SubjKeyId and AuthKeyId
-//     extensions") count as absent → ENOKEY.
+//     no RSA template → ENOTSUPP [INF: assumes CONFIG_CRYPTO_MD4]. Certificates a 3.7 kernel
+//     could not load count as absent → ENOKEY: non-RSA keys, no authorityKeyIdentifier ("must
+//     have SubjKeyId and AuthKeyId extensions") and, unlike FORMATS.md's [INF] "no check",
+//     certificates outside their validity period at load time ("Cert %s has expired"; the
+//     3.7 x509_key_preparse checked the dates, kernels from about 3.10 on do not): Outcome
+//     Expired when the signature itself is good.
 //   - "linux-4.3" (4.3 to about 5.3) and "linux-6.1" (5.4 and later): these kernels accept
 //     only PKCS#7 (id_type 2). After the sig_len check (EBADMSG) an id_type 1 or 0 trailer is
 //     "not signed with expected PKCS#7 message": ENOPKG, fatal in both modes on 4.3, and on

@@ -259,9 +259,32 @@ func core(m formats.Module, l *layout, ring *keys.Ring) check {
 		c.reason = fmt.Sprintf("the keyring's certificate %q has no authorityKeyIdentifier: a 3.7 kernel refuses to load it (\"must have SubjKeyId and AuthKeyId extensions\")", desc)
 		return c
 	}
-	if time.Now().After(cert.NotAfter) {
-		c.notes = append(c.notes, fmt.Sprintf("certificate expired %s; 3.7-4.2 kernels do not check validity dates", cert.NotAfter.UTC().Format(time.RFC3339)))
+	// The 3.7 X.509 loader refused certificates outside their validity period ("Cert %s has
+	// expired", EKEYEXPIRED; "is not yet valid", EKEYREJECTED), so the key is missing when the
+	// module loads. Later 3.x kernels dropped the check; the signature is still checked here
+	// to tell an expired key's good signature from a bad one.
+	unavailable := ""
+	if now := time.Now(); now.After(cert.NotAfter) {
+		unavailable = fmt.Sprintf("the keyring's certificate %q expired %s: a 3.7 kernel refuses to load it (\"Cert ... has expired\"), so the key is missing", desc, cert.NotAfter.UTC().Format(time.RFC3339))
+	} else if now.Before(cert.NotBefore) {
+		unavailable = fmt.Sprintf("the keyring's certificate %q is not valid before %s: a 3.7 kernel refuses to load it (\"Cert ... is not yet valid\"), so the key is missing", desc, cert.NotBefore.UTC().Format(time.RFC3339))
 	}
+	if unavailable != "" {
+		r := coreCrypto(m, l, pub, c, desc)
+		r.errno, r.err = formats.ErrnoENOKEY, nil
+		if r.outcome == formats.OK {
+			r.outcome = formats.Expired
+		}
+		r.notes = append(r.notes, "signature check with that certificate: "+r.reason, "kernels from about 3.10 on (and 6.1) do not check certificate dates [INF]")
+		r.reason = unavailable
+		return r
+	}
+	return coreCrypto(m, l, pub, c, desc)
+}
+
+// coreCrypto is mod_verify_sig from the MPI extraction on, with the key found.
+func coreCrypto(m formats.Module, l *layout, pub *rsa.PublicKey, c check, desc string) check {
+	b := l.block
 	// The kernel digests the payload before it looks at the signature's MPI.
 	sigLen := int64(b.SigLen)
 	if sigLen < 3 {

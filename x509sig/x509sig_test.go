@@ -176,7 +176,8 @@ func TestVerifyKernel37Table(t *testing.T) {
 		{"unknown key", sign(t, unsigned, loadKey(t, "untrusted-rsa2048"), crypto.SHA256), ring, formats.UnknownKey, "OK", "ENOKEY"},
 		{"empty keyring", signed, nil, formats.UnknownKey, "OK", "ENOKEY"},
 		{"cert without AKID", signed, ringNoAKID, formats.UnknownKey, "OK", "ENOKEY"},
-		{"expired certificate", expiredSigned, ringOf(t, "expired-rsa2048"), formats.OK, "OK", "OK"},
+		{"expired certificate (3.7 refused to load it)", expiredSigned, ringOf(t, "expired-rsa2048"), formats.Expired, "OK", "ENOKEY"},
+		{"expired certificate, tampered payload", edit(expiredSigned, func(b []byte) []byte { b[1000] ^= 1; return b }), ringOf(t, "expired-rsa2048"), formats.BadSignature, "OK", "ENOKEY"},
 		{"tampered payload", edit(signed, func(b []byte) []byte { b[1000] ^= 1; return b }), ring, formats.BadSignature, "EKEYREJECTED", "EKEYREJECTED"},
 		{"tampered signature", edit(signed, func(b []byte) []byte { b[bo-1] ^= 1; return b }), ring, formats.BadSignature, "ERANGE", "ERANGE"},
 		{"signature >= modulus", edit(signed, func(b []byte) []byte {
