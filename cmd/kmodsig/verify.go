@@ -62,6 +62,9 @@ func (c *VerifyCmd) Run(e *env) error {
 			} else {
 				fmt.Fprintf(e.stdout, "%s: %s [%s] permissive %s, enforcing %s: %s\n", j.Path, j.Outcome, j.Format, j.Permissive, j.Enforcing, j.Reason)
 			}
+			if j.Error != "" {
+				fmt.Fprintf(e.stdout, "\terror: %s\n", j.Error)
+			}
 			for _, n := range j.Notes {
 				fmt.Fprintf(e.stdout, "\tnote: %s\n", n)
 			}
@@ -88,7 +91,12 @@ func verifyFile(path string, ring *keys.Ring, p formats.Policy) (verifyJSON, err
 	}
 	defer f.Close()
 	v := conv.Verify(f.Module, ring, p, "")
-	return verifyJSON{Path: path, Format: v.Format, Variant: v.Variant, Outcome: string(v.Outcome),
+	j := verifyJSON{Path: path, Format: v.Format, Variant: v.Variant, Outcome: string(v.Outcome),
 		Permissive: string(v.Permissive), Enforcing: string(v.Enforcing), Signer: v.Signer, KeyID: v.KeyID,
-		Hash: v.Hash, Reason: v.Reason, Kernel: v.Kernel, Notes: v.Notes}, nil
+		Hash: v.Hash, Reason: v.Reason, Kernel: v.Kernel, Notes: v.Notes}
+	if v.Err != nil {
+		// The parse error names the file, the format and the byte offset.
+		j.Error = v.Err.Error()
+	}
+	return j, nil
 }

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# bench/run.sh: kmodsig against its peers on the same inputs in one run, printing ratios
+# (DESIGN.md, issues 2 and 8). Inputs: the real Debian 6.1 module set (fetched into the cache
+# by internal/corpus). Usage: bench/run.sh [N]   (N modules for the sign-file loop, default 400)
+#
+#   1. re-sign N modules: sign-file one process per module in a loop, xargs -P2 sign-file, and
+#      kmodsig convert -j2, with RSA-4096 SHA-256 (the Debian profile);
+#   2. re-sign the whole set: xargs -P2 sign-file vs kmodsig, RSA-4096, RSA-2048, ECDSA P-384;
+#   3. inspect the whole set: one modinfo process vs kmodsig inspect;
+#   4. verify the whole set: sha256sum -P2 (the hashing floor) vs kmodsig verify;
+#   5. peak RSS of the whole-set batch against 3x the largest module + 32 MiB.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-400}
+SF=/usr/lib/linux-kbuild-6.1/scripts/sign-file
+for t in "$SF" modinfo sha256sum xargs /usr/bin/time openssl; do
+  command -v "$t" >/dev/null || { echo "bench: $t missing (make peers)"; exit 1; }
+done
+go build -o bin/kmodsig ./cmd/kmodsig
+KM=$PWD/bin/kmodsig
+eval "$(go run ./internal/corpus/fetch)"   # MODULES, CERT, PACKAGE
+W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
+KEYS=$PWD/testdata/keys
+now() { date +%s.%N; }
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}x')" "$1" "$2"; }
+secs() { python3 -c "import sys; print(f'{float(sys.argv[2])-float(sys.argv[1]):.2f}')" "$1" "$2"; }
+
+echo "== inputs: $PACKAGE, $(find "$MODULES" -name '*.ko' | wc -l) modules, $(du -sh "$MODULES" | cut -f1); cores: $(nproc)"
+# Unsigned copies of the whole set, made with kmodsig strip (bench 4 checks payloads via verify).
+(cd "$MODULES" && find . -name '*.ko' -printf '%P\n' | sort) > "$W/list"
+while read -r m; do mkdir -p "$W/unsigned/$(dirname "$m")"; done < "$W/list"
+xargs -a "$W/list" -P2 -n 200 sh -c 'for m; do "$0" strip -o "'"$W"'/unsigned/$m" "'"$MODULES"'/$m"; done' "$KM"
+total=$(wc -l < "$W/list")
+head -n "$N" "$W/list" > "$W/listN"
+
+echo
+echo "== 1. re-sign $N modules, RSA-4096 SHA-256"
+mkdir -p "$W/o1" "$W/o2" "$W/o3"
+t0=$(now)
+while read -r m; do "$SF" sha256 "$KEYS/rsa4096.pem" "$KEYS/rsa4096.der" "$W/unsigned/$m" "$W/o1/$(echo "$m" | tr / _)"; done < "$W/listN"
+t1=$(now)
+xargs -a "$W/listN" -P2 -I{} sh -c 'o=$(echo "{}" | tr / _); '"$SF"' sha256 '"$KEYS"'/rsa4096.pem '"$KEYS"'/rsa4096.der '"$W"'/unsigned/{} '"$W"'/o2/$o'
+t2=$(now)
+mkdir -p "$W/inN"; while read -r m; do mkdir -p "$W/inN/$(dirname "$m")"; ln -f "$W/unsigned/$m" "$W/inN/$m"; done < "$W/listN"
+"$KM" convert --to pkcs7 --key "$KEYS/rsa4096.pem" --hash sha256 -j 2 --out-dir "$W/o3" "$W/inN" 2>/dev/null
+t3=$(now)
+loop=$(secs "$t0" "$t1"); x2=$(secs "$t1" "$t2"); km=$(secs "$t2" "$t3")
+echo "sign-file loop: ${loop}s   xargs -P2 sign-file: ${x2}s   kmodsig -j2: ${km}s"
+echo "ratio vs loop: $(ratio "$loop" "$km")   ratio vs xargs -P2: $(ratio "$x2" "$km")   (target >= 1.5x)"
+# byte identity on the sample
+m=$(head -n1 "$W/listN"); cmp "$W/o1/$(echo "$m" | tr / _)" "$W/o3/$m" && echo "byte-identical to sign-file: yes ($m)"
+
+echo
+echo "== 2. re-sign the whole set ($total modules)"
+for spec in "rsa4096 sha256" "rsa2048 sha256" "ecdsa-p384 sha384"; do
+  set -- $spec; key=$1; h=$2
+  rm -rf "$W/sf" "$W/km"; mkdir -p "$W/sf" "$W/km"
+  t0=$(now)
+  xargs -a "$W/list" -P2 -I{} sh -c 'o=$(echo "{}" | tr / _); '"$SF"' '"$h"' '"$KEYS/$key"'.pem '"$KEYS/$key"'.der '"$W"'/unsigned/{} '"$W"'/sf/$o'
+  t1=$(now)
+  /usr/bin/time -f '%M' -o "$W/rss" "$KM" convert --to pkcs7 --key "$KEYS/$key.pem" --hash "$h" -j 2 --out-dir "$W/km" "$W/unsigned" 2>/dev/null
+  t2=$(now)
+  sf=$(secs "$t0" "$t1"); km=$(secs "$t1" "$t2")
+  echo "$key $h: xargs -P2 sign-file ${sf}s ($(python3 -c "print(f'{$sf*1000/$total:.2f}')") ms/module)  kmodsig -j2 ${km}s  ratio $(ratio "$sf" "$km")  peak RSS $(( $(cat "$W/rss") / 1024 )) MiB"
+done
+largest=$(find "$MODULES" -name '*.ko' -printf '%s\n' | sort -n | tail -1)
+echo "RSS budget (3x largest module + 32 MiB): $(( (3*largest) / 1048576 + 32 )) MiB"
+
+echo
+echo "== 3. inspect the whole set"
+find "$MODULES" -name '*.ko' | sort > "$W/abs"
+t0=$(now); xargs -a "$W/abs" modinfo > /dev/null; t1=$(now)
+"$KM" inspect --json "$MODULES" > /dev/null; t2=$(now)
+mi=$(secs "$t0" "$t1"); km=$(secs "$t1" "$t2")
+echo "modinfo (one process): ${mi}s   kmodsig inspect: ${km}s   ratio $(ratio "$mi" "$km")   (target >= 3x)"
+
+echo
+echo "== 4. verify the whole set"
+t0=$(now); xargs -a "$W/abs" -P2 -n 500 sha256sum > /dev/null; t1=$(now)
+"$KM" verify --keyring "$CERT" "$MODULES" > /dev/null; t2=$(now)
+sh=$(secs "$t0" "$t1"); km=$(secs "$t1" "$t2")
+echo "sha256sum -P2: ${sh}s   kmodsig verify: ${km}s   ratio $(ratio "$sh" "$km")   (target > 1x)"
