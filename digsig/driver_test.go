@@ -3,6 +3,7 @@ package digsig
 import (
 	"bytes"
 	"crypto"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"strings"
@@ -233,7 +234,11 @@ func TestKeyringForms(t *testing.T) {
 		t.Fatalf("ExportKey v2: %v %q", err, name2)
 	}
 	pubPEM := readFile(t, tk.pub)
-	forms := map[string][]byte{"blob": blob, "pem public key": pubPEM, "der certificate": der, "pem certificate": pemCert(tk)}
+	spki, err := x509.MarshalPKIXPublicKey(tk.m.Signer.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	forms := map[string][]byte{"blob": blob, "pem public key": pubPEM, "der public key": spki, "der certificate": der, "pem certificate": pemCert(tk)}
 	for _, variant := range []string{"v1", "v2"} {
 		signed := sign(t, ko, tk, formats.SignOptions{Variant: variant})
 		for form, data := range forms {
