@@ -5,6 +5,8 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -200,5 +202,63 @@ func TestGPGExportedSecretKey(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestGPGExportedSubkeyAndProtected: `gpg --export-secret-subkeys` (primary secret replaced by
+// a GnuPG stub) signs with the signing subkey and names it as issuer; a passphrase-protected
+// export loads with KBUILD_SIGN_PIN. gpg verifies both.
+func TestGPGExportedSubkeyAndProtected(t *testing.T) {
+	g := newGPG(t)
+	g.must("--quick-gen-key", "Sub Signer <sub@example.invalid>", "rsa2048", "cert", "never")
+	el := readRing(t, g.must("--export", "sub@example.invalid"))
+	fpr := fmt.Sprintf("%X", el[0].PrimaryKey.Fingerprint)
+	g.must("--quick-add-key", fpr, "rsa2048", "sign", "never")
+	m, err := keys.Parse(g.must("--export-secret-subkeys", fpr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.PGP.Subkeys) != 1 {
+		t.Fatalf("%d subkeys", len(m.PGP.Subkeys))
+	}
+	sig, err := SignDetached(bytes.NewReader([]byte("p")), m, crypto.SHA256, m.PGP.Subkeys[0].PublicKey.CreationTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, out := g.verify(sig, []byte("p")); !ok {
+		t.Fatalf("gpg does not verify the subkey signature:\n%s", out)
+	}
+	s, _, _ := ParseSig(sig)
+	if s.KeyID == m.PGP.PrimaryKey.KeyId || len(m.PGP.Subkeys) != 1 || s.KeyID != m.PGP.Subkeys[0].PublicKey.KeyId {
+		t.Fatalf("issuer %016X is not the signing subkey", s.KeyID)
+	}
+
+	c := exec.Command(g.bin, "--batch", "--pinentry-mode", "loopback", "--passphrase", "s3cret", "--quick-gen-key", "Pin Signer <pin@example.invalid>", "rsa2048", "sign", "never")
+	c.Env = append(os.Environ(), "GNUPGHOME="+g.dir)
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	c = exec.Command(g.bin, "--batch", "--pinentry-mode", "loopback", "--passphrase", "s3cret", "--export-secret-keys", "pin@example.invalid")
+	c.Env = append(os.Environ(), "GNUPGHOME="+g.dir)
+	sec, err := c.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(keys.PINEnv, "")
+	os.Unsetenv(keys.PINEnv)
+	if _, err := keys.Parse(sec); !errors.Is(err, keys.ErrPassphrase) {
+		t.Fatalf("no PIN: %v", err)
+	}
+	t.Setenv(keys.PINEnv, "s3cret")
+	pm, err := keys.Parse(sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err = SignDetached(bytes.NewReader([]byte("q")), pm, crypto.SHA256, pm.CreationTime())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, out := g.verify(sig, []byte("q")); !ok {
+		t.Fatalf("gpg does not verify the protected key's signature:\n%s", out)
 	}
 }

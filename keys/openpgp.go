@@ -8,6 +8,7 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
 // isOpenPGP reports whether data looks like an OpenPGP key export: armored, or a binary
@@ -50,24 +51,25 @@ func parseOpenPGPSecret(data []byte) (*Material, error) {
 		return nil, fmt.Errorf("openpgp: %w", err)
 	}
 	for _, e := range el {
-		if e.PrivateKey == nil {
+		priv := signingPrivateKey(e)
+		if priv == nil {
 			continue
 		}
-		if e.PrivateKey.Encrypted {
+		if priv.Encrypted {
 			pin, ok := lookupPIN()
 			if !ok {
 				return nil, ErrPassphrase
 			}
-			if err := e.PrivateKey.Decrypt([]byte(pin)); err != nil {
+			if err := priv.Decrypt([]byte(pin)); err != nil {
 				return nil, fmt.Errorf("%w: %v", ErrPassphrase, err)
 			}
 		}
 		m := &Material{PGP: e, Created: e.PrimaryKey.CreationTime}
-		for name := range e.Identities {
-			m.UserID = name
-			break
+		// The primary user id, not a random one of several (map order).
+		if id := e.PrimaryIdentity(); id != nil {
+			m.UserID = id.Name
 		}
-		switch k := e.PrivateKey.PrivateKey.(type) {
+		switch k := priv.PrivateKey.(type) {
 		case *dsa.PrivateKey:
 			m.DSA = k
 		case crypto.Signer:
@@ -78,4 +80,19 @@ func parseOpenPGPSecret(data []byte) (*Material, error) {
 		return m, nil
 	}
 	return nil, fmt.Errorf("%w: OpenPGP data holds no secret key", ErrNoKey)
+}
+
+// signingPrivateKey returns the secret key of e that signs: the primary key, or, when the
+// primary's secret is absent or a GnuPG stub (`gpg --export-secret-subkeys`), the first
+// subkey with a real secret that may sign.
+func signingPrivateKey(e *openpgp.Entity) *packet.PrivateKey {
+	if e.PrivateKey != nil && !e.PrivateKey.Dummy() {
+		return e.PrivateKey
+	}
+	for _, sk := range e.Subkeys {
+		if sk.PrivateKey != nil && !sk.PrivateKey.Dummy() && sk.Sig != nil && sk.Sig.FlagsValid && sk.Sig.FlagSign {
+			return sk.PrivateKey
+		}
+	}
+	return nil
 }
