@@ -52,6 +52,10 @@ type SignOptions struct {
 	Variant string      // format variant ("detached", "rsa", "v2", ...); "" = default
 	Time    time.Time   // signature creation time for formats that carry one; zero = key material's fixed time
 	Force   bool        // sign even where the era's kernel could not verify (key type, weak hash)
+	// Deterministic makes the randomised signature schemes reproducible: ECDSA and DSA nonces
+	// by RFC 6979 (see SignDigest and SignDSA). The vectors use it so the same command always
+	// writes the same bytes. Off by default: the era's tools signed with random nonces.
+	Deterministic bool
 	// Warn, when set, receives warnings (for example a forced key type).
 	Warn func(msg string)
 }

@@ -1,0 +1,120 @@
+package formats
+
+import (
+	"crypto"
+	"crypto/dsa" //lint:ignore SA1019 the RHEL eras verify only DSA
+	"crypto/ecdsa"
+	"crypto/hmac"
+	"crypto/rand"
+	"errors"
+	"io"
+	"math/big"
+)
+
+// SignDigest signs a finished digest with signer: RSA PKCS#1 v1.5 (deterministic by nature),
+// ECDSA (ASN.1 r,s) or whatever the signer is. With o.Deterministic, ECDSA signatures are made
+// deterministic by RFC 6979 (Go's ecdsa signs that way when given no randomness); otherwise
+// they are randomised like the era's tools. h == 0 asks an RSA signer for a raw PKCS#1 v1.5
+// type 1 signature without DigestInfo (digsig v1).
+func SignDigest(signer crypto.Signer, digest []byte, h crypto.Hash, o SignOptions) ([]byte, error) {
+	var r io.Reader = rand.Reader
+	if o.Deterministic {
+		if _, ok := signer.(*ecdsa.PrivateKey); ok {
+			r = nil
+		}
+	}
+	return signer.Sign(r, digest, h)
+}
+
+// SignDSA signs a digest with a DSA key, truncating it to the size of q as FIPS 186 says.
+// With o.Deterministic the nonce k is derived by RFC 6979 §3.2 with HMAC over h (the
+// signature's hash); otherwise k is random (crypto/dsa). Go's crypto/dsa is deprecated but
+// correct for this historical use: the RHEL4-6 kernels verified only DSA.
+func SignDSA(k *dsa.PrivateKey, digest []byte, h crypto.Hash, o SignOptions) (r, s *big.Int, err error) {
+	if !o.Deterministic {
+		return dsa.Sign(rand.Reader, k, digest)
+	}
+	q := k.Q
+	if q.Sign() <= 0 || k.P.Sign() <= 0 || k.G.Sign() <= 0 || k.X.Sign() <= 0 {
+		return nil, nil, errors.New("dsa: invalid key")
+	}
+	if !h.Available() {
+		return nil, nil, ErrHash
+	}
+	n := q.BitLen()
+	z := bits2int(digest, n)
+	for nonce := range rfc6979(k.X, q, digest, h) {
+		r = new(big.Int).Exp(k.G, nonce, k.P)
+		r.Mod(r, q)
+		if r.Sign() == 0 {
+			continue
+		}
+		kinv := new(big.Int).ModInverse(nonce, q)
+		s = new(big.Int).Mul(k.X, r)
+		s.Add(s, z)
+		s.Mod(s, q)
+		s.Mul(s, kinv)
+		s.Mod(s, q)
+		if s.Sign() != 0 {
+			return r, s, nil
+		}
+	}
+	return nil, nil, errors.New("dsa: no nonce")
+}
+
+// bits2int is RFC 6979 §2.3.2 (it also truncates the digest as FIPS 186 does).
+func bits2int(b []byte, qlen int) *big.Int {
+	x := new(big.Int).SetBytes(b)
+	if blen := len(b) * 8; blen > qlen {
+		x.Rsh(x, uint(blen-qlen))
+	}
+	return x
+}
+
+func int2octets(x *big.Int, rlen int) []byte {
+	out := make([]byte, rlen)
+	return x.FillBytes(out)
+}
+
+// rfc6979 yields candidate nonces per RFC 6979 §3.2 (a bounded number of them).
+func rfc6979(x, q *big.Int, digest []byte, h crypto.Hash) func(func(*big.Int) bool) {
+	return func(yield func(*big.Int) bool) {
+		qlen := q.BitLen()
+		rlen := (qlen + 7) / 8
+		z1 := bits2int(digest, qlen)
+		z2 := new(big.Int).Mod(z1, q)
+		seed := append(int2octets(x, rlen), int2octets(z2, rlen)...)
+		hl := h.Size()
+		V := make([]byte, hl)
+		K := make([]byte, hl)
+		for i := range V {
+			V[i] = 1
+		}
+		mac := func(key []byte, parts ...[]byte) []byte {
+			m := hmac.New(h.New, key)
+			for _, p := range parts {
+				m.Write(p)
+			}
+			return m.Sum(nil)
+		}
+		K = mac(K, V, []byte{0}, seed)
+		V = mac(K, V)
+		K = mac(K, V, []byte{1}, seed)
+		V = mac(K, V)
+		for tries := 0; tries < 64; tries++ {
+			var T []byte
+			for len(T)*8 < qlen {
+				V = mac(K, V)
+				T = append(T, V...)
+			}
+			k := bits2int(T, qlen)
+			if k.Sign() > 0 && k.Cmp(q) < 0 {
+				if !yield(k) {
+					return
+				}
+			}
+			K = mac(K, V, []byte{0})
+			V = mac(K, V)
+		}
+	}
+}
