@@ -203,25 +203,25 @@ func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]
 		h = DefaultHash
 	}
 	if !signHashes[h] {
-		return nil, fmt.Errorf("gpg2012: %w: %s (use sha1, sha224, sha256, sha384 or sha512)", formats.ErrHash, formats.HashName(h))
+		return nil, fmt.Errorf("%w: %s (use sha1, sha224, sha256, sha384 or sha512)", formats.ErrHash, formats.HashName(h))
 	}
 	if h == crypto.MD5 {
 		if !o.Force {
-			return nil, fmt.Errorf("gpg2012: %w: md5 is broken; the kernel accepted it, pass --force to write it anyway", formats.ErrHash)
+			return nil, fmt.Errorf("%w: md5 is broken; the kernel accepted it, pass --force to write it anyway", formats.ErrHash)
 		}
 		o.Warnf("gpg2012: signing with MD5, which is broken (forced)")
 	}
 	switch {
 	case k.DSA != nil:
 		if !o.Force {
-			return nil, fmt.Errorf("gpg2012: %w: the 2012 Howells kernels verified only RSA; a DSA signature gets ENOPKG (pass --force to write it anyway)", formats.ErrKeyType)
+			return nil, fmt.Errorf("%w: the 2012 Howells kernels verified only RSA; a DSA signature gets ENOPKG (pass --force to write it anyway)", formats.ErrKeyType)
 		}
 		o.Warnf("gpg2012: signing with a DSA key (forced): the era's kernel returns ENOPKG for it")
 	case k.Signer == nil:
-		return nil, fmt.Errorf("gpg2012: %w: no private key", formats.ErrKeyType)
+		return nil, fmt.Errorf("%w: no private key", formats.ErrKeyType)
 	default:
 		if _, err := k.OpenPGP(); err != nil {
-			return nil, fmt.Errorf("gpg2012: %w: %v", formats.ErrKeyType, err)
+			return nil, fmt.Errorf("%w: %v", formats.ErrKeyType, err)
 		}
 	}
 	t := o.Time
@@ -230,10 +230,10 @@ func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]
 	}
 	sig, err := SignDetached(bytes.NewReader(unsigned), k, h, t)
 	if err != nil {
-		return nil, fmt.Errorf("gpg2012: %w", err)
+		return nil, fmt.Errorf("%w", err)
 	}
 	if len(sig) > MaxSigLen {
-		return nil, fmt.Errorf("gpg2012: %w: signature of %d bytes does not fit the 5-digit length", formats.ErrTooLarge, len(sig))
+		return nil, fmt.Errorf("%w: signature of %d bytes does not fit the 5-digit length", formats.ErrTooLarge, len(sig))
 	}
 	return formats.AppendMagic30(unsigned, sig, []byte(fmt.Sprintf("%-5d", len(sig)))), nil
 }
@@ -243,11 +243,11 @@ func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]
 // could not use them).
 func (Driver) ExportKey(k *keys.Material, o formats.SignOptions) ([]byte, string, error) {
 	if k.DSA != nil && !o.Force {
-		return nil, "", fmt.Errorf("gpg2012: %w: the 2012 Howells kernels verified only RSA keys", formats.ErrKeyType)
+		return nil, "", fmt.Errorf("%w: the 2012 Howells kernels verified only RSA keys", formats.ErrKeyType)
 	}
 	b, err := k.OpenPGPPublicKeyring()
 	if err != nil {
-		return nil, "", fmt.Errorf("gpg2012: %w: %v", formats.ErrKeyType, err)
+		return nil, "", fmt.Errorf("%w: %v", formats.ErrKeyType, err)
 	}
 	return b, "modsign.pub", nil
 }
