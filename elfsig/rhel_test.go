@@ -262,7 +262,11 @@ func TestRHELVerdicts(t *testing.T) {
 		return b
 	}
 	// badRel points .rel.text's first relocation at a symbol beyond the table (stream error).
-	badRel := func(b []byte) []byte { b = bytes.Clone(b); binary.LittleEndian.PutUint32(b[0x3d8+4:], 0xff01); return b }
+	badRel := func(b []byte) []byte {
+		b = bytes.Clone(b)
+		binary.LittleEndian.PutUint32(b[0x3d8+4:], 0xff01)
+		return b
+	}
 	// badNote changes the note type to 99.
 	badNote := func(b []byte) []byte {
 		b = bytes.Clone(b)
