@@ -12,6 +12,7 @@ type CLI struct {
 	Strip   StripCmd   `cmd:"" help:"Remove every signature, giving back the module as it was before signing."`
 	Convert ConvertCmd `cmd:"" help:"Re-sign modules or whole trees in another format with one key."`
 	Keys    KeysCmd    `cmd:"" help:"Generate keys, show their ids per era, export each era's public form."`
+	Ima     ImaCmd     `cmd:"" help:"IMA signature files (evmctl ima_sign/ima_verify --sigfile compatible)."`
 	Formats FormatsCmd `cmd:"" help:"List the supported formats."`
 	Demo    DemoCmd    `cmd:"" help:"Sign the embedded sample module in every format, convert across every pair, verify each."`
 

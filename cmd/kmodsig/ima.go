@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/kmodsig/kmodsig/digsig"
+	"github.com/kmodsig/kmodsig/formats"
+	"github.com/kmodsig/kmodsig/keys"
+)
+
+// ImaCmd is `kmodsig ima`: the IMA signature forms of digsig (what `evmctl ima_sign --sigfile`
+// writes and `evmctl ima_verify --sigfile` reads): a `<file>.sig` holding the security.ima value.
+type ImaCmd struct {
+	Sign   ImaSignCmd   `cmd:"" help:"Write FILE.sig (03 ‖ digsig v1 or v2 signature), as evmctl ima_sign --sigfile does."`
+	Verify ImaVerifyCmd `cmd:"" help:"Verify FILE against FILE.sig, as evmctl ima_verify --sigfile does."`
+}
+
+// ImaSignCmd is `kmodsig ima sign`.
+type ImaSignCmd struct {
+	KeyFlags
+	Files []string `arg:"" name:"FILE" help:"Files to sign."`
+}
+
+func (c *ImaSignCmd) Run(e *env) error {
+	k, err := c.material()
+	if err != nil {
+		return usage(err)
+	}
+	o, err := c.options(e)
+	if err != nil {
+		return usage(err)
+	}
+	for _, f := range c.Files {
+		p, err := digsig.SignFile(f, k, o)
+		if err != nil {
+			return &exitError{code: exitFailed, err: err}
+		}
+		fmt.Fprintf(e.stderr, "%s: wrote %s\n", programName, p)
+	}
+	return nil
+}
+
+// ImaVerifyCmd is `kmodsig ima verify`.
+type ImaVerifyCmd struct {
+	Keyring []string `help:"Trusted keys (v1: digsig blob, PEM/DER public key or certificate; v2: certificate)." type:"existingfile"`
+	Files   []string `arg:"" name:"FILE" help:"Files whose FILE.sig to check."`
+}
+
+func (c *ImaVerifyCmd) Run(e *env) error {
+	ring, err := keys.LoadRing(c.Keyring...)
+	if err != nil {
+		return usage(err)
+	}
+	code := exitOK
+	for _, f := range c.Files {
+		v, err := digsig.VerifySigFile(f, ring)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "%s: error: %v\n", programName, err)
+			code = exitUsage
+			continue
+		}
+		fmt.Fprintf(e.stdout, "%s: %s: %s\n", f, v.Outcome, v.Reason)
+		if v.Outcome != formats.OK && code == exitOK {
+			code = exitFailed
+		}
+	}
+	if code != exitOK {
+		return &exitError{code: code}
+	}
+	return nil
+}
