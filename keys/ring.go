@@ -61,6 +61,7 @@ func (r *Ring) AddFile(path string) error {
 // Add adds every key found in data (see LoadRing for the forms).
 func (r *Ring) Add(data []byte) error {
 	n := len(r.Certs) + len(r.Keys) + len(r.PGP)
+	found := 0 // keys seen in data, including ones the ring already had
 	switch {
 	case isOpenPGP(data):
 		el, err := readOpenPGP(data)
@@ -68,12 +69,14 @@ func (r *Ring) Add(data []byte) error {
 			return fmt.Errorf("openpgp keyring: %w", err)
 		}
 		r.PGP = append(r.PGP, el...)
+		found += len(el)
 	case IsDigsigBlob(data):
 		k, err := ParseDigsigBlob(data)
 		if err != nil {
 			return err
 		}
 		r.Keys = append(r.Keys, k)
+		found++
 	case bytes.Contains(data, []byte("-----BEGIN ")):
 		rest := data
 		for {
@@ -89,38 +92,45 @@ func (r *Ring) Add(data []byte) error {
 					return fmt.Errorf("certificate: %w", err)
 				}
 				r.AddCert(c)
+				found++
 			case "PUBLIC KEY":
 				k, err := x509.ParsePKIXPublicKey(blk.Bytes)
 				if err != nil {
 					return fmt.Errorf("public key: %w", err)
 				}
 				r.Keys = append(r.Keys, k)
+				found++
 			case "RSA PUBLIC KEY":
 				k, err := x509.ParsePKCS1PublicKey(blk.Bytes)
 				if err != nil {
 					return fmt.Errorf("public key: %w", err)
 				}
 				r.Keys = append(r.Keys, k)
+				found++
 			}
 		}
-		if len(r.Certs)+len(r.Keys)+len(r.PGP) == n {
+		if found == 0 {
 			// A private key file: trust its public half.
 			if m, err := Parse(data); err == nil {
 				r.AddMaterial(m)
 				r.Secrets = append(r.Secrets, m)
+				found++
 			}
 		}
 	default:
 		if c, err := x509.ParseCertificate(data); err == nil {
 			r.AddCert(c)
+			found++
 		} else if k, err := x509.ParsePKIXPublicKey(data); err == nil {
 			r.Keys = append(r.Keys, k)
+			found++
 		} else if m, err := Parse(data); err == nil {
 			r.AddMaterial(m)
 			r.Secrets = append(r.Secrets, m)
+			found++
 		}
 	}
-	if len(r.Certs)+len(r.Keys)+len(r.PGP) == n {
+	if found == 0 && len(r.Certs)+len(r.Keys)+len(r.PGP) == n {
 		return fmt.Errorf("%w: not a certificate, public key, OpenPGP keyring or digsig blob", ErrNoKey)
 	}
 	return nil
