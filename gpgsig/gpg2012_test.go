@@ -44,12 +44,18 @@ func (g *gpgHome) sh(script string) []byte {
 func TestEraPipeline(t *testing.T) {
 	g := newGPG(t)
 	g.must("--quick-gen-key", "Module Signer <modsign@example.invalid>", "rsa2048", "sign", "never")
-	mod := readModule(t)
-	g.file("foo.ko.stripped", mod)
+	g.file("foo.ko", readModule(t))
+	// The Makefile stripped the module first (strip -x -g, then eu-strip when present).
+	stripCmd := "cp foo.ko foo.ko.stripped"
+	if _, err := exec.LookPath("strip"); err == nil {
+		stripCmd += " && strip -x -g foo.ko.stripped"
+	}
+	g.sh(stripCmd)
+	mod := g.read("foo.ko.stripped")
 	for _, digest := range []string{"SHA1", "SHA256", "SHA512"} {
 		t.Run(digest, func(t *testing.T) {
 			g.sh(`rm -f foo.ko.stripped.sig
-gpg --batch --no-greeting --digest-algo ` + digest + ` -b foo.ko.stripped
+gpg --batch --no-greeting -u modsign@example.invalid --digest-algo ` + digest + ` -b foo.ko.stripped
 cat foo.ko.stripped foo.ko.stripped.sig > foo.ko
 printf %-5s $(stat --printf %s foo.ko.stripped.sig) >> foo.ko
 printf 'This Is A Crypto Signed Module' >> foo.ko`)
@@ -85,6 +91,59 @@ printf 'This Is A Crypto Signed Module' >> foo.ko`)
 				t.Fatalf("Strip: %v", err)
 			}
 		})
+	}
+}
+
+// TestEraPipelineDSA: a DSA key through the same pipeline gives ENOPKG (the Howells kernels
+// had no DSA), naming gpg's key id.
+func TestEraPipelineDSA(t *testing.T) {
+	g := newGPG(t)
+	g.must("--quick-gen-key", "DSA Signer <dsa@example.invalid>", "dsa1024", "sign", "never")
+	g.file("foo.ko.stripped", readModule(t))
+	g.sh(`gpg --batch --no-greeting -b foo.ko.stripped
+cat foo.ko.stripped foo.ko.stripped.sig > foo.ko
+printf %-5s $(stat --printf %s foo.ko.stripped.sig) >> foo.ko
+printf 'This Is A Crypto Signed Module' >> foo.ko`)
+	ring := &keys.Ring{}
+	if err := ring.Add(g.must("--export")); err != nil {
+		t.Fatal(err)
+	}
+	v := Driver{}.Verify(formats.NewModule("foo.ko", g.read("foo.ko")), ring, formats.Policy{})
+	if v.Outcome != formats.Unsupported || v.Permissive != formats.ErrnoENOPKG || v.Enforcing != formats.ErrnoENOPKG ||
+		v.KeyID != fmt.Sprintf("%016X", ring.PGP[0].PrimaryKey.KeyId) {
+		t.Fatalf("%v key %s", v, v.KeyID)
+	}
+}
+
+// TestFiveDigitLength: a signature of 10000 bytes or more (here padded with an unhashed
+// notation, which gpg and the kernel ignore) has a 5-digit length that runs straight into the
+// magic; it is detected, parsed and verified.
+func TestFiveDigitLength(t *testing.T) {
+	mod := readModule(t)
+	k := loadKey(t, "rsa2048.key")
+	good, err := Driver{}.Sign(mod, k, formats.SignOptions{Hash: crypto.SHA256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Notation Data (type 20): 4 flag bytes, be16 name length, be16 value length, name, value.
+	name, value := []byte("pad@kmodsig.invalid"), bytes.Repeat([]byte{'x'}, 10000)
+	data := []byte{0, 0, 0, 0, byte(len(name) >> 8), byte(len(name)), byte(len(value) >> 8), byte(len(value))}
+	data = append(append(data, name...), value...)
+	big := resign(t, good, k, func(s *Sig) { s.Unhashed = AppendSubpacket(bytes.Clone(s.Unhashed), 20, data) }, false)
+	if f := string(big[len(big)-35 : len(big)-30]); f[0] < '1' || f[4] == ' ' {
+		t.Fatalf("length field %q is not five digits", f)
+	}
+	m := formats.NewModule("big", big)
+	if !(Driver{}).Detect(m) {
+		t.Fatal("not detected")
+	}
+	ring := &keys.Ring{}
+	ring.AddMaterial(k)
+	if v := (Driver{}).Verify(m, ring, formats.Policy{}); v.Outcome != formats.OK {
+		t.Fatalf("%v", v)
+	}
+	if s, err := (Driver{}).Strip(m); err != nil || !bytes.Equal(s, mod) {
+		t.Fatalf("Strip: %v", err)
 	}
 }
 
