@@ -2,7 +2,8 @@ package formats
 
 import (
 	"crypto"
-	"crypto/dsa" //lint:ignore SA1019 the RHEL eras verify only DSA
+	//lint:ignore SA1019 the RHEL eras (RHEL4-6) verify only DSA signatures
+	"crypto/dsa"
 	"crypto/ecdsa"
 	"crypto/hmac"
 	"crypto/rand"

@@ -11,6 +11,7 @@ import (
 	"io"
 	"strings"
 
+	//lint:ignore SA1019 the OpenPGP eras (2004-2012) accepted RIPEMD-160 signatures
 	_ "golang.org/x/crypto/ripemd160" // registered for RIPEMD-160 (OpenPGP eras)
 )
 

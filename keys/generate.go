@@ -2,7 +2,8 @@ package keys
 
 import (
 	"crypto"
-	"crypto/dsa" //nolint:staticcheck // RHEL eras
+	//lint:ignore SA1019 the RHEL eras (RHEL4-6) verify only DSA signatures
+	"crypto/dsa"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"

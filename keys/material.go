@@ -12,7 +12,8 @@ package keys
 
 import (
 	"crypto"
-	"crypto/dsa" //nolint:staticcheck // historical RHEL eras verify only DSA; see package rhel docs
+	//lint:ignore SA1019 the RHEL eras (RHEL4-6) verify only DSA signatures
+	"crypto/dsa"
 	"crypto/x509"
 	"errors"
 	"time"

@@ -3,7 +3,8 @@ package keys
 import (
 	"bytes"
 	"crypto"
-	"crypto/dsa" //nolint:staticcheck // RHEL eras
+	//lint:ignore SA1019 the RHEL eras (RHEL4-6) verify only DSA signatures
+	"crypto/dsa"
 	"fmt"
 
 	"github.com/ProtonMail/go-crypto/openpgp"

@@ -1,7 +1,8 @@
 package main
 
 import (
-	"crypto/dsa" //nolint:staticcheck // RHEL eras
+	//lint:ignore SA1019 the RHEL eras (RHEL4-6) verify only DSA signatures
+	"crypto/dsa"
 	"crypto/rsa"
 	"encoding/hex"
 	"fmt"
