@@ -252,3 +252,42 @@ func describe(t *testing.T, keyctl, id string) string {
 	}
 	return parts[4]
 }
+
+// TestVariant21 puts a real CMS from sign-file -d into an id_type 1 block, the way the
+// Linux 6.1 harness made variant 21 (ORACLES.md §8.5): detected as x509; Linux 6.1 gives Ok
+// with taint permissive and EKEYREJECTED enforcing (observed); the 3.7 model stops at
+// algo 0 with ENOPKG; modinfo shows sig_id X509, empty signer and key, md4.
+func TestVariant21(t *testing.T) {
+	sf := peers.Require(t, peers.SignFile)
+	dir := t.TempDir()
+	ko := filepath.Join(dir, "hello.ko")
+	os.WriteFile(ko, hello(t), 0o644)
+	peers.Run(t, sf, "-d", "sha256", filepath.Join(testdata, "keys", "rsa2048.pem"), filepath.Join(testdata, "keys", "rsa2048.der"), ko)
+	cms, err := os.ReadFile(ko + ".p7s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := formats.AppendModSig(hello(t), nil, nil, cms, formats.ModSig{IDType: formats.IDTypeX509})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mod(b)
+	if !(Driver{}).Detect(m) {
+		t.Fatal("not detected as x509")
+	}
+	ring := ringOf(t, "rsa2048")
+	for _, c := range []struct {
+		kernel    string
+		perm, enf formats.Errno
+	}{{Kernel61, "OK", "EKEYREJECTED"}, {Kernel37, "ENOPKG", "ENOPKG"}, {Kernel43, "ENOPKG", "ENOPKG"}} {
+		v := Driver{}.Verify(m, ring, formats.Policy{Kernel: c.kernel})
+		if v.Outcome != formats.Unsupported || v.Permissive != c.perm || v.Enforcing != c.enf {
+			t.Fatalf("%s: %v", c.kernel, v)
+		}
+	}
+	s, err := Driver{}.Parse(m)
+	if err == nil || s == nil {
+		t.Fatalf("Parse = %v, %v", s, err)
+	}
+	compareModinfo(t, b, s)
+}

@@ -145,3 +145,23 @@ func TestELFImageEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestRC1AcrossELFKinds: the rc1 layout is recognised on 32- and 64-bit, little- and
+// big-endian modules, and verifies with the rc1 model.
+func TestRC1AcrossELFKinds(t *testing.T) {
+	k := loadKey(t, "rsa2048")
+	ring := ringOf(t, "rsa2048")
+	for _, name := range []string{"elf/x86_64.ko", "elf/i386.ko", "elf/ppc32be.ko", "elf/s390x.ko"} {
+		unsigned := readFile(t, name)
+		rc1 := toRC1(t, sign(t, unsigned, k, crypto.SHA1), len(unsigned))
+		if !(Driver{}).Detect(mod(rc1)) {
+			t.Fatalf("%s: rc1 not detected", name)
+		}
+		if v := (Driver{}).Verify(mod(rc1), ring, formats.Policy{}); v.Outcome != formats.OK || v.Kernel != Kernel37RC1 || v.Enforcing != formats.ErrnoOK {
+			t.Fatalf("%s: %v", name, v)
+		}
+		if st, err := (Driver{}).Strip(mod(rc1)); err != nil || !bytes.Equal(st, unsigned) {
+			t.Fatalf("%s: Strip %v", name, err)
+		}
+	}
+}
