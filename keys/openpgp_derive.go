@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -18,6 +19,9 @@ import (
 // ErrOpenPGPKeyType reports key material that cannot become an OpenPGP key for module
 // signing (only RSA and DSA keys can: those are what the OpenPGP-era kernels verified).
 var ErrOpenPGPKeyType = errors.New("only RSA and DSA keys have an OpenPGP form for module signing")
+
+// pgpMu guards the derivation and caching of Material.PGP.
+var pgpMu sync.Mutex
 
 // pgpConfig makes go-crypto's signatures deterministic for RSA: no random salt notation.
 func pgpConfig(t time.Time) *packet.Config {
@@ -36,7 +40,11 @@ func pgpConfig(t time.Time) *packet.Config {
 // and Issuer Fingerprint subpackets and nothing random, so an RSA key always gives the same
 // bytes, fingerprint and key id. A DSA key's self-signature is randomised (DSA is), but its
 // fingerprint and key id are still fixed. Other key types wrap [ErrOpenPGPKeyType].
+//
+// It is safe for concurrent use (batch signing shares one Material across workers).
 func (m *Material) OpenPGP() (*openpgp.Entity, error) {
+	pgpMu.Lock()
+	defer pgpMu.Unlock()
 	if m.PGP != nil {
 		return m.PGP, nil
 	}
