@@ -69,6 +69,12 @@ func V1SigHash(digest, header []byte) []byte {
 // RSASSA-PKCS1-v1_5 with DigestInfo for RSA keys, DER (r, s) for ECDSA keys. keyID is the
 // be32 key id for the header (see V2KeyID).
 func SignDigestV2(digest []byte, h crypto.Hash, keyID [4]byte, signer crypto.Signer) (*Signature, error) {
+	return signDigestV2(digest, h, keyID, signer, formats.SignOptions{})
+}
+
+// signDigestV2 is SignDigestV2 honouring o.Deterministic (RFC 6979 ECDSA nonces, see
+// formats.SignDigest).
+func signDigestV2(digest []byte, h crypto.Hash, keyID [4]byte, signer crypto.Signer, o formats.SignOptions) (*Signature, error) {
 	algo, ok := KernelHashAlgo(h)
 	if !ok {
 		return nil, fmt.Errorf("%w: %s has no kernel hash_algo number", formats.ErrHash, formats.HashName(h))
@@ -81,7 +87,7 @@ func SignDigestV2(digest []byte, h crypto.Hash, keyID [4]byte, signer crypto.Sig
 	default:
 		return nil, fmt.Errorf("%w: digsig v2 signs with RSA or ECDSA, not %T", formats.ErrKeyType, signer.Public())
 	}
-	sig, err := signer.Sign(rand.Reader, digest, h)
+	sig, err := formats.SignDigest(signer, digest, h, o)
 	if err != nil {
 		return nil, fmt.Errorf("digsig v2: signing: %w", err)
 	}
@@ -165,7 +171,7 @@ func Sign(content io.Reader, k *keys.Material, o formats.SignOptions) (*Signatur
 		if err != nil {
 			return nil, err
 		}
-		return SignDigestV2(d, h, id, k.Signer)
+		return signDigestV2(d, h, id, k.Signer, o)
 	}
 	return nil, fmt.Errorf("digsig: unknown variant %q (want v1 or v2)", o.Variant)
 }

@@ -232,7 +232,7 @@ func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]
 	if h == 0 {
 		h = DefaultHash
 	}
-	cms, err := SignCMS(bytes.NewReader(unsigned), k.Signer, cert, h, o.KeyID)
+	cms, err := signCMS(bytes.NewReader(unsigned), k.Signer, cert, h, o.KeyID, o)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
@@ -84,6 +83,11 @@ func serialContents(cert *x509.Certificate) []byte {
 // SignCMS hashes payload with h and returns sign-file's DER CMS for it, signed by signer
 // whose public key must be cert's.
 func SignCMS(payload io.Reader, signer crypto.Signer, cert *x509.Certificate, h crypto.Hash, useSKID bool) ([]byte, error) {
+	return signCMS(payload, signer, cert, h, useSKID, formats.SignOptions{})
+}
+
+// signCMS is SignCMS honouring o.Deterministic (RFC 6979 ECDSA nonces, see formats.SignDigest).
+func signCMS(payload io.Reader, signer crypto.Signer, cert *x509.Certificate, h crypto.Hash, useSKID bool, o formats.SignOptions) ([]byte, error) {
 	if h == 0 {
 		h = DefaultHash
 	}
@@ -108,7 +112,7 @@ func SignCMS(payload io.Reader, signer crypto.Signer, cert *x509.Certificate, h 
 	}
 	// RSA: PKCS#1 v1.5 over DigestInfo (crypto.Signer with a Hash option does exactly that);
 	// ECDSA: ASN.1 SEQUENCE{r, s}.
-	sig, err := signer.Sign(rand.Reader, digest, h)
+	sig, err := formats.SignDigest(signer, digest, h, o)
 	if err != nil {
 		return nil, fmt.Errorf("signing: %w", err)
 	}
