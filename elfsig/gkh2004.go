@@ -360,7 +360,7 @@ func (GKH2004) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([
 		if t.IsZero() {
 			t = k.CreationTime()
 		}
-		if data, err = gpgsig.SignDetached(stream, k, h, t); err != nil {
+		if data, err = gpgsig.SignDetachedOpts(stream, k, h, t, o); err != nil {
 			return nil, fmt.Errorf("gkh2004: %w", err)
 		}
 	case GKHRSA:

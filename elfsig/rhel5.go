@@ -175,7 +175,7 @@ func (RHEL5) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]b
 	if idx != 0 {
 		return nil, fmt.Errorf("%s: module already has a %s section (strip it first)", RHEL5ID, RHEL5Section)
 	}
-	sig, err := rhelSign(m, CanonRHEL5, k, h, o.Time)
+	sig, err := rhelSign(m, CanonRHEL5, k, h, o)
 	if err != nil {
 		return nil, err
 	}
@@ -183,15 +183,16 @@ func (RHEL5) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]b
 }
 
 // rhelSign signs the canonical stream of m under p with k.
-func rhelSign(m formats.Module, p CanonParams, k *keys.Material, h crypto.Hash, t time.Time) ([]byte, error) {
+func rhelSign(m formats.Module, p CanonParams, k *keys.Material, h crypto.Hash, o formats.SignOptions) ([]byte, error) {
 	stream, err := Canonical(m, p)
 	if err != nil {
 		return nil, err
 	}
+	t := o.Time
 	if t.IsZero() {
 		t = k.CreationTime()
 	}
-	sig, err := gpgsig.SignDetached(bytes.NewReader(stream), k, h, t)
+	sig, err := gpgsig.SignDetachedOpts(bytes.NewReader(stream), k, h, t, o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p.Format, err)
 	}

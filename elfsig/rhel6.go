@@ -198,7 +198,7 @@ func (RHEL6) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]b
 	if idx != 0 {
 		return nil, fmt.Errorf("%s: module already has a %s section (strip it first)", RHEL6ID, RHEL6Section)
 	}
-	sig, err := rhelSign(m, CanonRHEL6, k, h, o.Time)
+	sig, err := rhelSign(m, CanonRHEL6, k, h, o)
 	if err != nil {
 		return nil, err
 	}

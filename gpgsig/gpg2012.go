@@ -228,7 +228,7 @@ func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]
 	if t.IsZero() {
 		t = k.CreationTime()
 	}
-	sig, err := SignDetached(bytes.NewReader(unsigned), k, h, t)
+	sig, err := SignDetachedOpts(bytes.NewReader(unsigned), k, h, t, o)
 	if err != nil {
 		return nil, fmt.Errorf("%w", err)
 	}

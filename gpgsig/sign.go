@@ -4,7 +4,6 @@ package gpgsig
 
 import (
 	"crypto"
-	"crypto/dsa" //nolint:staticcheck // the RHEL eras verify only DSA
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/binary"
@@ -13,6 +12,7 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/kmodsig/kmodsig/formats"
 	"github.com/kmodsig/kmodsig/keys"
 )
 
@@ -25,6 +25,13 @@ import (
 // bits per FIPS 186 and is randomised. Other key types wrap [ErrUnsupportedAlgo]; hashes
 // without an OpenPGP id wrap [ErrUnsupportedHash].
 func SignDetached(payload io.Reader, k *keys.Material, h crypto.Hash, t time.Time) ([]byte, error) {
+	return SignDetachedOpts(payload, k, h, t, formats.SignOptions{})
+}
+
+// SignDetachedOpts is [SignDetached] honouring o.Deterministic: DSA nonces are then derived
+// by RFC 6979 ([formats.SignDSA]), so the same inputs always give the same packet (the
+// vectors need that; gpg itself signed with random nonces).
+func SignDetachedOpts(payload io.Reader, k *keys.Material, h crypto.Hash, t time.Time, o formats.SignOptions) ([]byte, error) {
 	s, err := NewSig(k, h, t)
 	if err != nil {
 		return nil, err
@@ -33,7 +40,7 @@ func SignDetached(payload io.Reader, k *keys.Material, h crypto.Hash, t time.Tim
 	if err != nil {
 		return nil, err
 	}
-	if err := SignDigest(s, k, d); err != nil {
+	if err := signDigest(s, k, d, o); err != nil {
 		return nil, err
 	}
 	return s.Marshal()
@@ -96,6 +103,11 @@ func SigningKeyID(k *keys.Material) (uint64, error) {
 
 // SignDigest fills s.Left16 and s.MPIs by signing digest (from [Digest] of s) with k.
 func SignDigest(s *Sig, k *keys.Material, digest []byte) error {
+	return signDigest(s, k, digest, formats.SignOptions{})
+}
+
+// signDigest is SignDigest honouring o.Deterministic for DSA.
+func signDigest(s *Sig, k *keys.Material, digest []byte, o formats.SignOptions) error {
 	h, err := s.Hash()
 	if err != nil {
 		return err
@@ -106,7 +118,7 @@ func SignDigest(s *Sig, k *keys.Material, digest []byte) error {
 		if k.DSA == nil {
 			return fmt.Errorf("%w: DSA signature needs a DSA key", ErrUnsupportedAlgo)
 		}
-		r, ss, err := dsa.Sign(rand.Reader, k.DSA, dsaDigest(&k.DSA.PublicKey, digest))
+		r, ss, err := formats.SignDSA(k.DSA, dsaDigest(&k.DSA.PublicKey, digest), h, o)
 		if err != nil {
 			return err
 		}
