@@ -137,10 +137,12 @@ func (RHEL6) Parse(m formats.Module) (*formats.Signature, error) {
 
 // Strip removes the .note.module.sig section. A module signed by kmodsig comes back byte
 // for byte. A module signed by the era's `ld -r` pipeline cannot be restored exactly (ld -r
-// rewrites the whole object); Strip then rebuilds it as `objcopy --remove-section` would
-// (same section contents and canonical stream) and returns it without error.
+// rewrites the whole object and gives the note a section symbol); Strip then drops that
+// section symbol and rebuilds the module as `objcopy --remove-section` would (same section
+// contents and canonical stream, symbols renumbered the same way) and returns it without
+// error.
 func (RHEL6) Strip(m formats.Module) ([]byte, error) {
-	b, err := Remove(m, RHEL6Section)
+	b, err := rhelRemove(m, RHEL6Section, cnSHTNote)
 	if errors.Is(err, ErrNotExact) {
 		return b, nil
 	}
