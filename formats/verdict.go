@@ -49,6 +49,8 @@ func (e Errno) Number() int {
 		return 22
 	case ErrnoENOPKG:
 		return 65
+	case "EOPNOTSUPP":
+		return 95
 	case ErrnoEBADMSG:
 		return 74
 	case ErrnoELIBBAD:

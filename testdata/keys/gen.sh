@@ -129,9 +129,14 @@ openssl pkcs8 -topk8 -in rsa2048.key -v2 aes-256-cbc -v2prf hmacWithSHA256 \
 openssl pkey -in rsa2048.key -pubout -out rsa2048.pub.pem                 # BEGIN PUBLIC KEY
 openssl pkey -in ecdsa-p256.key -traditional -out ecdsa-p256.sec1.key    # BEGIN EC PRIVATE KEY
 
-# DSA-1024 (RHEL-era formats): PKCS#8 PEM as OpenSSL 3 `dsaparam -genkey` writes it, the same key
-# as a traditional "DSA PRIVATE KEY" (what OpenSSL 0.9/1.x wrote), and its public key.
-openssl dsaparam -genkey -noout -out dsa1024.key 1024 2> /dev/null
+# DSA-1024 (RHEL-era formats) with a 160-bit q, the FIPS 186-2 shape gpg's DSA-1024 keys have:
+# the RHEL kernels verify DSA over SHA-1, and OpenSSL 3's default q for 1024 bits is 224 bits,
+# with which gpg refuses SHA-1. PKCS#8 PEM, the same key as a traditional "DSA PRIVATE KEY"
+# (what OpenSSL 0.9/1.x wrote), and its public key.
+openssl genpkey -genparam -algorithm DSA -pkeyopt dsa_paramgen_bits:1024 \
+	-pkeyopt dsa_paramgen_q_bits:160 -out dsa1024.params 2> /dev/null
+openssl genpkey -paramfile dsa1024.params -out dsa1024.key
+rm -f dsa1024.params
 openssl pkey -in dsa1024.key -traditional -out dsa1024.trad.key
 openssl pkey -in dsa1024.key -pubout -out dsa1024.pub.pem
 
