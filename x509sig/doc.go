@@ -43,27 +43,32 @@
 // # Verification models
 //
 // [Driver.Verify] checks the signature the way mod_verify_sig did, step for step, and reports
-// what a kernel would return (formats.Policy.Kernel):
+// what a kernel would return. formats.Policy.Kernel picks the kernel ([ParseKernel]): "" is
+// "linux-3.7" ("linux-3.7-rc1" for an rc1 module); any "linux-X.Y[.Z]" maps to its era:
 //
-//   - "" or "linux-3.7" (3.7 to 4.2; "linux-3.7-rc1" for the pre-release split; "" picks it
-//     for an rc1 module): lengths that do not fit → EBADMSG; algo != 1 or id_type != 1 →
-//     ENOPKG; hash above 7 → ENOPKG; no key with that description → ENOKEY (the only error
-//     forgiven when not enforcing: the module loads and taints the kernel); sig_len < 3 or
-//     sig_len − 2 != be16 → EBADMSG (checked after the key lookup, as the kernel did); then the
-//     kernel's own RSA code (crypto/asymmetric_keys/rsa.c): a value not below the modulus or
-//     longer than it → EBADMSG, a decoded block that does not start 00 01 → ERANGE (what a
-//     corrupted signature value almost always gives), bad padding or DigestInfo → EBADMSG,
-//     digest mismatch (a tampered payload) → EKEYREJECTED. md4 (hash 0) has a kernel name but
-//     no RSA template → ENOTSUPP [INF: assumes CONFIG_CRYPTO_MD4]. Certificates a 3.7 kernel
-//     could not load count as absent → ENOKEY: non-RSA keys, no authorityKeyIdentifier ("must
-//     have SubjKeyId and AuthKeyId extensions") and, unlike FORMATS.md's [INF] "no check",
-//     certificates outside their validity period at load time ("Cert %s has expired"; the
-//     3.7 x509_key_preparse checked the dates, kernels from about 3.10 on do not): Outcome
-//     Expired when the signature itself is good.
-//   - "linux-4.3" (4.3 to about 5.3) and "linux-6.1" (5.4 and later): these kernels accept
-//     only PKCS#7 (id_type 2). After the sig_len check (EBADMSG) an id_type 1 or 0 trailer is
-//     "not signed with expected PKCS#7 message": ENOPKG, fatal in both modes on 4.3, and on
-//     6.1 permissive Ok with taint, enforcing EKEYREJECTED (ORACLES.md §8.5 variant 21).
+//   - before 3.7: no checking; everything loads (the Outcome still judges the signature).
+//   - 3.7 to 4.2: lengths that do not fit → EBADMSG; algo != 1 or id_type != 1 → ENOPKG; hash
+//     above 7 → ENOPKG; no key with that description → ENOKEY (the only error forgiven when
+//     not enforcing: the module loads and taints the kernel); sig_len < 3 or sig_len − 2 !=
+//     be16 → EBADMSG (checked after the key lookup, as the kernel did); then the kernel's own
+//     RSA code (crypto/asymmetric_keys/rsa.c): a value not below the modulus or longer than
+//     it → EBADMSG, a decoded block that does not start 00 01 → ERANGE (what a corrupted
+//     signature value almost always gives), bad padding or DigestInfo → EBADMSG, digest
+//     mismatch (a tampered payload) → EKEYREJECTED. md4 (hash 0) has a kernel name but no
+//     RSA template → ENOTSUPP [INF: assumes CONFIG_CRYPTO_MD4]. Certificates the kernel's
+//     X.509 loader refused count as absent → ENOKEY: non-RSA keys; before 3.17 [INF] no
+//     authorityKeyIdentifier ("must have SubjKeyId and AuthKeyId extensions"); before 3.12
+//     [INF] a certificate outside its validity period at load time ("Cert %s has expired"),
+//     reported as Outcome Expired when the signature itself is good. FORMATS.md's "expired:
+//     no check, Ok" [INF] holds from 3.12 on: the 3.7 x509_key_preparse checked the dates.
+//   - "linux-3.7-rc1": the module is split at the first marker in the file and the block's
+//     lengths must add up exactly (EBADMSG otherwise), then as 3.7; unsigned loads with taint
+//     when permissive and is EKEYREJECTED when enforcing (FORMATS.md "Rusty's hook") [INF].
+//   - 4.3 to 5.3 and 5.4 on (6.1 observed): these kernels accept only PKCS#7 (id_type 2).
+//     After the sig_len check (EBADMSG) an id_type 1 or 0 trailer is "not signed with
+//     expected PKCS#7 message": ENOPKG, fatal in both modes before 5.4, and from 5.4 on
+//     permissive Ok with taint, enforcing EKEYREJECTED (ORACLES.md §8.5 variant 21). The
+//     verdict's notes say what the signature would be under 3.7.
 //
 // ERANGE and ENOTSUPP are reported as [ErrnoERANGE] and formats.ErrnoENOTSUPP.
 //
@@ -71,6 +76,13 @@
 //
 // torvalds/linux kernel/module_signing.c @ 48ba2462 (rc1) and the 3.10-era copy in
 // melvilli/kernel_msm8916_outrageous @ 945fb24b (kernel/module_signing.c,
-// crypto/asymmetric_keys/rsa.c, x509_public_key.c); kmod libkmod/libkmod-signature.c @
-// 84fa569b; FORMATS.md section `x509`. No kernel code is copied here.
+// crypto/asymmetric_keys/rsa.c, x509_public_key.c with its 3.18 merge); a 3.7-era
+// crypto/asymmetric_keys/x509_public_key.c (Howells 2012: SKID+AKID required, validity dates
+// checked); kmod libkmod/libkmod-signature.c @ 84fa569b; FORMATS.md section `x509`. Checked
+// against modinfo (fields), openssl dgst -verify (the carved RSA value), the host kernel's
+// asymmetric keys (key description, keyctl pkey_verify) and, for the 6.1 verdicts, ORACLES.md
+// §8.5. No kernel code is copied here.
+//
+// RIPEMD-160: Go's crypto/rsa writes a DigestInfo with the ISO OID 1.0.10118.3.0.49; the
+// kernel (and OpenSSL) expect 1.3.36.3.2.1, so Sign encodes that DigestInfo itself.
 package x509sig

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kmodsig/kmodsig/formats"
+	"github.com/kmodsig/kmodsig/keys"
 )
 
 func TestVerifyLaterKernels(t *testing.T) {
@@ -51,8 +52,38 @@ func TestVerifyLaterKernels(t *testing.T) {
 		!strings.Contains(strings.Join(v.Notes, "\n"), "as a 3.7-4.2 signature it is ok") {
 		t.Fatalf("6.1 verdict lacks the kernel message, the signer or the 3.7 note: %+v", v)
 	}
-	if v := (Driver{}).Verify(mod(signed), ring, formats.Policy{Kernel: "linux-2.6"}); v.Err == nil || v.Outcome != formats.Unsupported {
-		t.Fatalf("unknown kernel model: %+v", v)
+	for _, bad := range []string{"freebsd-13", "linux-4", "linux-x.y"} {
+		if v := (Driver{}).Verify(mod(signed), ring, formats.Policy{Kernel: bad}); v.Err == nil || v.Outcome != formats.Unsupported {
+			t.Fatalf("unknown kernel model %q: %+v", bad, v)
+		}
+	}
+	expired := sign(t, unsigned, loadKey(t, "expired-rsa2048"), crypto.SHA256)
+	noAKIDRing := ringWithoutAKID(t)
+	for _, c := range []struct {
+		kernel    string
+		b         []byte
+		r         *keys.Ring
+		outcome   formats.Outcome
+		perm, enf formats.Errno
+		name      string
+	}{
+		{"linux-2.6.32", signed, ring, formats.OK, "OK", "OK", "linux-2.6"},
+		{"linux-2.6", unsigned, ring, formats.Unsigned, "OK", "OK", "linux-2.6"},
+		{"linux-3.7.10", expired, ringOf(t, "expired-rsa2048"), formats.Expired, "OK", "ENOKEY", "linux-3.7"},
+		{"linux-3.11", expired, ringOf(t, "expired-rsa2048"), formats.Expired, "OK", "ENOKEY", "linux-3.11"},
+		{"linux-3.12", expired, ringOf(t, "expired-rsa2048"), formats.OK, "OK", "OK", "linux-3.12"},
+		{"linux-3.16", signed, noAKIDRing, formats.UnknownKey, "OK", "ENOKEY", "linux-3.16"},
+		{"linux-3.18", signed, noAKIDRing, formats.OK, "OK", "OK", "linux-3.18"},
+		{"linux-4.2", signed, ring, formats.OK, "OK", "OK", "linux-4.2"},
+		{"linux-4.2", edit(signed, func(b []byte) []byte { b[100] ^= 4; return b }), ring, formats.BadSignature, "EKEYREJECTED", "EKEYREJECTED", "linux-4.2"},
+		{"linux-5.3", signed, ring, formats.Unsupported, "ENOPKG", "ENOPKG", "linux-5.3"},
+		{"linux-5.4", signed, ring, formats.Unsupported, "OK", "EKEYREJECTED", "linux-5.4"},
+		{"linux-6.12", unsigned, ring, formats.Unsigned, "OK", "EKEYREJECTED", "linux-6.12"},
+	} {
+		v := Driver{}.Verify(mod(c.b), c.r, formats.Policy{Kernel: c.kernel})
+		if v.Outcome != c.outcome || v.Permissive != c.perm || v.Enforcing != c.enf || v.Kernel != c.name {
+			t.Fatalf("%s: Verify = %s / %s / %s (%s), want %s / %s / %s (%s)\nreason: %s", c.kernel, v.Outcome, v.Permissive, v.Enforcing, v.Kernel, c.outcome, c.perm, c.enf, c.name, v.Reason)
+		}
 	}
 }
 

@@ -9,28 +9,88 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kmodsig/kmodsig/formats"
 	"github.com/kmodsig/kmodsig/keys"
 )
 
-// The kernel models Verify knows (formats.Policy.Kernel).
+// The named kernel models (formats.Policy.Kernel); any "linux-X.Y[.Z]" is accepted too and
+// mapped to its era's model (see ParseKernel).
 const (
-	// Kernel37 is Linux 3.7 to 4.2, the released x509 trailer; the default.
+	// Kernel37 is Linux 3.7, the released x509 trailer; the default.
 	Kernel37 = "linux-3.7"
 	// Kernel37RC1 is Linux 3.7-rc1: the module is split at the first marker; the default
 	// for a module in the rc1 layout.
 	Kernel37RC1 = "linux-3.7-rc1"
-	// Kernel43 is Linux 4.3 to about 5.3: PKCS#7 only, only ENOKEY forgiven.
+	// Kernel43 is Linux 4.3 to 5.3: PKCS#7 only, only ENOKEY forgiven.
 	Kernel43 = "linux-4.3"
 	// Kernel61 is Linux 5.4 and later (6.1 observed): PKCS#7 only, ENOPKG forgiven when
 	// permissive, EKEYREJECTED when enforcing.
 	Kernel61 = "linux-6.1"
 )
 
-// Kernels lists the kernel models Verify knows.
+// Kernels lists the named kernel models.
 func Kernels() []string { return []string{Kernel37, Kernel37RC1, Kernel43, Kernel61} }
+
+// eraModel is a kernel model: which check runs and which 3.x details apply.
+type eraModel struct {
+	name      string
+	kind      int  // kindNone, kind37, kindRC1, kind43, kind61
+	dates     bool // the X.509 loader refuses certificates outside their validity period
+	needsAKID bool // the X.509 loader refuses certificates without authorityKeyIdentifier
+}
+
+const (
+	kindNone = iota // before 3.7: no module signature checking
+	kind37
+	kindRC1
+	kind43
+	kind61
+)
+
+// ParseKernel maps a Policy.Kernel value to its model: "linux-3.7-rc1"; "linux-X.Y[.Z]"
+// before 3.7 (no checking: everything loads), 3.7 to 4.2 (the x509 checks; the X.509 loader
+// refused certificates outside their validity period before 3.12 and certificates without
+// authorityKeyIdentifier before 3.17 [INF: the 3.7 x509_public_key.c has both checks, the
+// 3.18 one neither; "X.509: Remove certificate date checks" was a 3.12-era change]), 4.3 to
+// 5.3 and 5.4 on (PKCS#7 only). The empty string is Kernel37 (Kernel37RC1 when rc1 is true).
+func ParseKernel(s string, rc1 bool) (eraModel, error) {
+	if s == "" {
+		s = Kernel37
+		if rc1 {
+			s = Kernel37RC1
+		}
+	}
+	if s == Kernel37RC1 {
+		return eraModel{name: s, kind: kindRC1, dates: true, needsAKID: true}, nil
+	}
+	rest, ok := strings.CutPrefix(s, "linux-")
+	parts := strings.SplitN(rest, ".", 3)
+	if !ok || len(parts) < 2 {
+		return eraModel{}, fmt.Errorf("x509: unknown kernel model %q (want linux-X.Y, e.g. %v)", s, Kernels())
+	}
+	maj, err1 := strconv.Atoi(parts[0])
+	mnr, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil || maj < 0 || mnr < 0 {
+		return eraModel{}, fmt.Errorf("x509: unknown kernel model %q (want linux-X.Y, e.g. %v)", s, Kernels())
+	}
+	ver := maj*1000 + mnr
+	e := eraModel{name: fmt.Sprintf("linux-%d.%d", maj, mnr)}
+	switch {
+	case ver < 3007:
+		e.kind = kindNone
+	case ver < 4003:
+		e.kind, e.dates, e.needsAKID = kind37, ver < 3012, ver < 3017
+	case ver < 5004:
+		e.kind = kind43
+	default:
+		e.kind = kind61
+	}
+	return e, nil
+}
 
 const taintNote = "loads with taint E when permissive (\"module verification failed: signature and/or required key missing - tainting kernel\")"
 
@@ -55,9 +115,9 @@ func corrupt(m formats.Module, format string, off int64, msg string, args ...any
 }
 
 // Verify checks the outermost x509 signature of m against ring and models the kernel named by
-// p.Kernel (see the package documentation): "" or Kernel37 (Kernel37RC1 for an rc1 module),
-// Kernel37RC1, Kernel43, Kernel61. The Outcome is the cryptographic result and does not depend
-// on the model; Permissive and Enforcing are what that kernel's init_module returns.
+// p.Kernel (see ParseKernel and the package documentation): "" is Kernel37, or Kernel37RC1
+// for an rc1 module. The Outcome is the cryptographic result and does not depend on the
+// model; Permissive and Enforcing are what that kernel's init_module returns.
 func (Driver) Verify(m formats.Module, ring *keys.Ring, p formats.Policy) formats.Verdict {
 	return verify(m, ring, p, ID)
 }
@@ -67,41 +127,38 @@ func verify(m formats.Module, ring *keys.Ring, p formats.Policy, format string) 
 	if format == ID && !formats.HasMarker(m) {
 		rc1, _ = findRC1(m)
 	}
-	kernel := p.Kernel
-	if kernel == "" {
-		kernel = Kernel37
-		if rc1 != nil {
-			kernel = Kernel37RC1
-		}
+	e, err := ParseKernel(p.Kernel, rc1 != nil)
+	v := formats.Verdict{Format: format, Kernel: e.name}
+	if err != nil {
+		v.Outcome, v.Reason, v.Err, v.Kernel = formats.Unsupported, err.Error(), err, p.Kernel
+		return v
 	}
-	v := formats.Verdict{Format: format, Kernel: kernel}
 	if rc1 != nil {
 		v.Variant = VariantRC1
 	}
+	e37 := eraModel{name: Kernel37, kind: kind37, dates: true, needsAKID: true}
 	var c check
-	switch kernel {
-	case Kernel37:
-		c = check37(m, ring, format)
+	switch e.kind {
+	case kind37, kindNone:
+		if e.kind == kindNone {
+			e = eraModel{name: e.name, kind: kindNone} // judge the signature by the latest 3.x rules
+		}
+		c = check37(m, ring, format, e)
 		if c.errno == errnoUnsigned && rc1 != nil {
-			c = core(m, rc1, ring)
+			c = core(m, rc1, ring, e)
 			c.notes = append(c.notes, "a released 3.7-4.2 kernel looks for the marker at the end of the file only and treats this rc1-layout module as unsigned")
 			c.errno = errnoUnsigned
 		}
-	case Kernel37RC1:
-		c = checkRC1(m, ring, format)
-	case Kernel43, Kernel61:
+	case kindRC1:
+		c = checkRC1(m, ring, format, e)
+	case kind43, kind61:
 		c = check43(m, format)
 		if c.errno == formats.ErrnoENOPKG && format == ID {
-			if c37 := check37(m, ring, format); c37.outcome != "" {
+			if c37 := check37(m, ring, format, e37); c37.outcome != "" {
 				c.notes = append(c.notes, fmt.Sprintf("as a 3.7-4.2 signature it is %s: %s", c37.outcome, c37.reason))
 				c.signer, c.keyID, c.hash = c37.signer, c37.keyID, c37.hash
 			}
 		}
-	default:
-		v.Outcome = formats.Unsupported
-		v.Reason = fmt.Sprintf("unknown kernel model %q for %s (known: %v)", kernel, format, Kernels())
-		v.Err = fmt.Errorf("%s", v.Reason)
-		return v
 	}
 	v.Outcome, v.Reason, v.Err = c.outcome, c.reason, c.err
 	v.Signer, v.KeyID, v.Hash = c.signer, c.keyID, c.hash
@@ -111,16 +168,19 @@ func verify(m formats.Module, ring *keys.Ring, p formats.Policy, format string) 
 	}
 	forgiven := false
 	switch {
+	case e.kind == kindNone:
+		v.Permissive, v.Enforcing = formats.ErrnoOK, formats.ErrnoOK
+		v.Notes = append(v.Notes, "kernels before 3.7 do not check module signatures")
 	case c.errno == formats.ErrnoOK:
 		v.Permissive, v.Enforcing = formats.ErrnoOK, formats.ErrnoOK
-	case c.errno == errnoUnsigned && kernel == Kernel37RC1:
+	case c.errno == errnoUnsigned && e.kind == kindRC1:
 		v.Permissive, v.Enforcing, forgiven = formats.ErrnoOK, formats.ErrnoEKEYREJECTED, true // [INF] FORMATS.md "Rusty's hook"
 	case c.errno == errnoUnsigned || c.errno == formats.ErrnoENOKEY:
 		v.Permissive, v.Enforcing, forgiven = formats.ErrnoOK, formats.ErrnoENOKEY, true
-		if kernel == Kernel61 {
+		if e.kind == kind61 {
 			v.Enforcing = formats.ErrnoEKEYREJECTED
 		}
-	case c.errno == formats.ErrnoENOPKG && kernel == Kernel61:
+	case c.errno == formats.ErrnoENOPKG && e.kind == kind61:
 		v.Permissive, v.Enforcing, forgiven = formats.ErrnoOK, formats.ErrnoEKEYREJECTED, true
 	default:
 		v.Permissive, v.Enforcing = c.errno, c.errno
@@ -132,7 +192,7 @@ func verify(m formats.Module, ring *keys.Ring, p formats.Policy, format string) 
 }
 
 // check37 is the released 3.7-4.2 module_sig_check + mod_verify_sig, carving from the end.
-func check37(m formats.Module, ring *keys.Ring, format string) check {
+func check37(m formats.Module, ring *keys.Ring, format string, e eraModel) check {
 	ml := int64(len(formats.Marker))
 	if !formats.HasMarker(m) {
 		return check{errno: errnoUnsigned, outcome: formats.Unsigned, reason: "no signature marker at the end of the module"}
@@ -159,12 +219,12 @@ func check37(m formats.Module, ring *keys.Ring, format string) check {
 	l := &layout{block: b, blockOff: blockOff, markerOff: m.Size - ml, signerOff: modlen - ids, payloadLen: modlen - ids}
 	l.keyIDOff = l.signerOff + int64(b.SignerLen)
 	l.sigOff = modlen
-	return core(m, l, ring)
+	return core(m, l, ring, e)
 }
 
 // checkRC1 is the 3.7-rc1 kernel: split at the first marker anywhere in the file, then the
 // block at the very end, whose lengths must add up exactly.
-func checkRC1(m formats.Module, ring *keys.Ring, format string) check {
+func checkRC1(m formats.Module, ring *keys.Ring, format string, e eraModel) check {
 	all, err := m.Bytes()
 	if err != nil {
 		return check{errno: formats.ErrnoEBADMSG, outcome: formats.Corrupt, reason: err.Error(), err: err}
@@ -188,7 +248,7 @@ func checkRC1(m formats.Module, ring *keys.Ring, format string) check {
 		signerOff: sigStart, payloadLen: i}
 	l.keyIDOff = l.signerOff + int64(b.SignerLen)
 	l.sigOff = l.keyIDOff + int64(b.KeyIDLen)
-	return core(m, l, ring)
+	return core(m, l, ring, e)
 }
 
 // check43 is the 4.3+ kernel looking at any module_signature trailer: the sig_len check, then
@@ -219,7 +279,7 @@ func check43(m formats.Module, format string) check {
 }
 
 // core is mod_verify_sig after the split: algorithm checks, key lookup, digest, MPI, RSA.
-func core(m formats.Module, l *layout, ring *keys.Ring) check {
+func core(m formats.Module, l *layout, ring *keys.Ring, e eraModel) check {
 	b := l.block
 	c := check{hash: HashAlgoName(b.Hash)}
 	if b.Algo != AlgoRSA || b.IDType != formats.IDTypeX509 {
@@ -254,7 +314,7 @@ func core(m formats.Module, l *layout, ring *keys.Ring) check {
 		c.reason = fmt.Sprintf("the keyring's certificate %q has a %s key, which a 3.7-4.2 kernel cannot load", desc, cert.PublicKeyAlgorithm)
 		return c
 	}
-	if len(cert.AuthorityKeyId) == 0 {
+	if e.needsAKID && len(cert.AuthorityKeyId) == 0 {
 		c.errno, c.outcome = formats.ErrnoENOKEY, formats.UnknownKey
 		c.reason = fmt.Sprintf("the keyring's certificate %q has no authorityKeyIdentifier: a 3.7 kernel refuses to load it (\"must have SubjKeyId and AuthKeyId extensions\")", desc)
 		return c
@@ -264,9 +324,11 @@ func core(m formats.Module, l *layout, ring *keys.Ring) check {
 	// module loads. Later 3.x kernels dropped the check; the signature is still checked here
 	// to tell an expired key's good signature from a bad one.
 	unavailable := ""
-	if now := time.Now(); now.After(cert.NotAfter) {
+	switch now := time.Now(); {
+	case !e.dates:
+	case now.After(cert.NotAfter):
 		unavailable = fmt.Sprintf("the keyring's certificate %q expired %s: a 3.7 kernel refuses to load it (\"Cert ... has expired\"), so the key is missing", desc, cert.NotAfter.UTC().Format(time.RFC3339))
-	} else if now.Before(cert.NotBefore) {
+	case now.Before(cert.NotBefore):
 		unavailable = fmt.Sprintf("the keyring's certificate %q is not valid before %s: a 3.7 kernel refuses to load it (\"Cert ... is not yet valid\"), so the key is missing", desc, cert.NotBefore.UTC().Format(time.RFC3339))
 	}
 	if unavailable != "" {
@@ -275,7 +337,7 @@ func core(m formats.Module, l *layout, ring *keys.Ring) check {
 		if r.outcome == formats.OK {
 			r.outcome = formats.Expired
 		}
-		r.notes = append(r.notes, "signature check with that certificate: "+r.reason, "kernels from about 3.10 on (and 6.1) do not check certificate dates [INF]")
+		r.notes = append(r.notes, "signature check with that certificate: "+r.reason, "kernels from 3.12 on do not check certificate dates [INF]")
 		r.reason = unavailable
 		return r
 	}

@@ -144,22 +144,7 @@ func TestVerifyKernel37Table(t *testing.T) {
 	sigOff := bo - (2 + 256)
 	expiredSigned := sign(t, unsigned, loadKey(t, "expired-rsa2048"), crypto.SHA256)
 
-	// A certificate for the same key but without authorityKeyIdentifier.
-	cert, _ := k.Certificate()
-	tmpl := *cert
-	tmpl.AuthorityKeyId = nil
-	tmpl.ExtraExtensions = nil
-	tmpl.Extensions = nil
-	der, err := x509.CreateCertificate(nil, &tmpl, &tmpl, cert.PublicKey, k.Signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	noAKID, _ := x509.ParseCertificate(der)
-	if len(noAKID.AuthorityKeyId) != 0 || !bytes.Equal(noAKID.SubjectKeyId, cert.SubjectKeyId) {
-		t.Fatal("test certificate without AKID not made as intended")
-	}
-	ringNoAKID := &keys.Ring{}
-	ringNoAKID.AddCert(noAKID)
+	ringNoAKID := ringWithoutAKID(t)
 
 	cms := append([]byte{0x30, 0x82, 0x02, 0xa5}, bytes.Repeat([]byte{0x42}, 0x2a5)...)
 	v21, _ := formats.AppendModSig(unsigned, nil, nil, cms, formats.ModSig{IDType: formats.IDTypeX509})
@@ -299,4 +284,27 @@ func TestExportKey(t *testing.T) {
 	if _, _, err := (Driver{}).ExportKey(loadKey(t, "ecdsa-p256"), formats.SignOptions{}); !errors.Is(err, formats.ErrKeyType) {
 		t.Fatalf("ECDSA export: %v", err)
 	}
+}
+
+// ringWithoutAKID trusts a certificate for rsa2048's key, with its name and SKID but no
+// authorityKeyIdentifier.
+func ringWithoutAKID(t *testing.T) *keys.Ring {
+	t.Helper()
+	k := loadKey(t, "rsa2048")
+	cert, _ := k.Certificate()
+	tmpl := *cert
+	tmpl.AuthorityKeyId = nil
+	tmpl.ExtraExtensions = nil
+	tmpl.Extensions = nil
+	der, err := x509.CreateCertificate(nil, &tmpl, &tmpl, cert.PublicKey, k.Signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noAKID, _ := x509.ParseCertificate(der)
+	if len(noAKID.AuthorityKeyId) != 0 || !bytes.Equal(noAKID.SubjectKeyId, cert.SubjectKeyId) || keys.Description(noAKID) != keys.Description(cert) {
+		t.Fatal("test certificate without AKID not made as intended")
+	}
+	r := &keys.Ring{}
+	r.AddCert(noAKID)
+	return r
 }
