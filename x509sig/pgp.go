@@ -1,7 +1,6 @@
 package x509sig
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/kmodsig/kmodsig/formats"
@@ -12,7 +11,7 @@ import (
 const PGPID = "pgp-trailer"
 
 // ErrReadOnly reports a format kmodsig reads but never writes.
-var ErrReadOnly = errors.New("format is read only")
+var ErrReadOnly = formats.ErrReadOnly
 
 // PGPDriver reads the `module_signature` trailer with id_type 0 ("PGP"): never a mainline
 // format, but kmod and extract-module-sig.pl name it and out-of-tree PGP patches put an

@@ -252,10 +252,18 @@ func (Driver) Strip(m formats.Module) ([]byte, error) {
 // signer tool produced, only with o.Force and a warning). Non-RSA keys are refused with
 // formats.ErrKeyType even with Force, a certificate without SKID with keys.ErrNoSKID, and a
 // certificate that does not carry k's key with formats.ErrKeyMismatch. RSA PKCS#1 v1.5 is
-// deterministic, so Sign(Strip(x)) == x for a module Sign made.
+// deterministic, so Sign(Strip(x)) == x for a module Sign made. The rc1 variant is never
+// written (ErrReadOnly).
 func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]byte, error) {
 	if k == nil || k.Signer == nil {
 		return nil, fmt.Errorf("x509: %w: the 3.7-4.2 format carries only RSA signatures (no signing key)", formats.ErrKeyType)
+	}
+	switch o.Variant {
+	case "":
+	case VariantRC1:
+		return nil, fmt.Errorf("x509: variant rc1 (the 3.7-rc1 layout): %w", ErrReadOnly)
+	default:
+		return nil, fmt.Errorf("x509: unknown variant %q", o.Variant)
 	}
 	pub, ok := k.Signer.Public().(*rsa.PublicKey)
 	if !ok {

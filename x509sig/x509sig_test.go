@@ -239,6 +239,7 @@ func TestSignRefuses(t *testing.T) {
 		{"certificate of another key", &keys.Material{Signer: rsaKey.Signer, Cert: other}, formats.SignOptions{}, formats.ErrKeyMismatch},
 		{"md5 without force", rsaKey, formats.SignOptions{Hash: crypto.MD5}, formats.ErrHash},
 		{"sha3-256", rsaKey, formats.SignOptions{Hash: crypto.SHA3_256, Force: true}, formats.ErrHash},
+		{"variant rc1", rsaKey, formats.SignOptions{Variant: VariantRC1}, ErrReadOnly},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
