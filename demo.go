@@ -56,8 +56,13 @@ func Demo(w io.Writer, dir string) (*DemoResult, error) {
 				break
 			}
 		}
+		if errors.Is(err, formats.ErrReadOnly) {
+			fmt.Fprintf(w, "  %-12s read only (kmodsig reads it, never writes it)\n", id)
+			continue
+		}
 		if err != nil {
 			fmt.Fprintf(w, "  %-12s not written: %v\n", id, err)
+			res.Failed++
 			continue
 		}
 		keyFor[id] = k
