@@ -368,6 +368,9 @@ func howellsVerify(v formats.Verdict, kernel string, blob, stream []byte, ring *
 		return set(formats.Unsupported, formats.ErrnoENOPKG, formats.ErrnoENOPKG, err, "%v", err)
 	}
 	err = gpgsig.VerifyDigest(s, d, k.Public, gpgsig.VerifyOptions{StrictMPILength: early})
+	if pub, ok := k.Public.(*rsa.PublicKey); ok && err == nil && !early && len(s.MPIs) == 1 && len(s.MPIs[0].Bytes) < (pub.N.BitLen()+7)/8 {
+		v.Notes = append(v.Notes, "signature MPI shorter than the modulus: kernels before \"RSA: Fix signature verification for shorter signatures\" returned EBADMSG")
+	}
 	switch {
 	case err == nil:
 		return set(formats.OK, formats.ErrnoOK, formats.ErrnoOK, nil, "good RSA signature by key 0x%s", v.KeyID)

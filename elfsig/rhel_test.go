@@ -377,3 +377,154 @@ func TestRHELUnknownPolicy(t *testing.T) {
 		}
 	}
 }
+
+// rhWithSig puts blob into unsigned as the signature container of format id.
+func rhWithSig(t testing.TB, unsigned []byte, id string, blob []byte) []byte {
+	t.Helper()
+	m := formats.NewModule("m", unsigned)
+	var out []byte
+	var err error
+	if id == RHEL5ID {
+		out, err = Add(m, NewSection{Name: RHEL5Section, Type: cnSHTProgbits, Flags: cnSHFWrite | cnSHFAlloc, Addralign: 1, Data: blob})
+	} else {
+		bo := binary.ByteOrder(binary.LittleEndian)
+		if unsigned[5] == 2 {
+			bo = binary.BigEndian
+		}
+		out, err = Add(m, NewSection{Name: RHEL6Section, Type: cnSHTNote, Flags: cnSHFAlloc, Addralign: 4, Data: AppendSigNote(nil, bo, blob)})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// rhHandSig signs stream with a hand-shaped signature packet: version ver (3 or 4), and for
+// v4 an empty hashed area when emptyHashed (suffix is what gets hashed after the stream).
+func rhHandSig(t testing.TB, k *keys.Material, stream []byte, ver byte, emptyHashed bool, suffix func(*gpgsig.Sig) []byte) []byte {
+	t.Helper()
+	s, err := gpgsig.NewSig(k, crypto.SHA1, k.CreationTime())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ver == 3 {
+		s.Version, s.Hashed, s.Unhashed = 3, nil, nil
+	}
+	if emptyHashed {
+		s.Hashed = nil
+	}
+	d, err := gpgsig.DigestSuffix(crypto.SHA1, bytes.NewReader(stream), suffix(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gpgsig.SignDigest(s, k, d); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestRHELQuirks covers the OpenPGP details the era's parsers had: ksign accepts v3
+// signatures (RHEL4/5/6), the Howells code never verifies them (hashing the v3 trailer one
+// byte early); ksign hashes a v4 signature with an empty hashed area without the two length
+// bytes; rhel5 flags unstripped modules with relocations of non-ALLOC sections.
+func TestRHELQuirks(t *testing.T) {
+	unsigned := cnReadFixture(t, "../testdata/elf/i386.ko")
+	dsaKey, rsaKey := rhKey(t, "dsa1024.key"), rhKey(t, "rsa2048.key")
+	ring := rhRing(t, dsaKey)
+	ring.AddMaterial(rsaKey)
+	std := func(s *gpgsig.Sig) []byte { return s.HashSuffix() }
+	s5 := mustCanon(t, unsigned, CanonRHEL5)
+	s6 := mustCanon(t, unsigned, CanonRHEL6)
+	check := func(name string, d formats.Driver, b []byte, kernel string, want formats.Outcome, perm formats.Errno) {
+		t.Helper()
+		v := d.Verify(formats.NewModule(name, b), ring, formats.Policy{Kernel: kernel})
+		if v.Outcome != want || v.Permissive != perm {
+			t.Errorf("%s: %v, want %s %s", name, v, want, perm)
+		}
+	}
+	// v3 DSA: good for ksign.
+	check("rhel5 v3", RHEL5{}, rhWithSig(t, unsigned, RHEL5ID, rhHandSig(t, dsaKey, s5, 3, false, std)), KernelRHEL5, formats.OK, formats.ErrnoOK)
+	check("rhel6 v3", RHEL6{}, rhWithSig(t, unsigned, RHEL6ID, rhHandSig(t, dsaKey, s6, 3, false, std)), KernelRHEL6, formats.OK, formats.ErrnoOK)
+	// v3 RSA: a correct signature the Howells kernel still rejects.
+	check("fedora v3", RHEL6{}, rhWithSig(t, unsigned, RHEL6ID, rhHandSig(t, rsaKey, s6, 3, false, std)), KernelFedora2012, formats.BadSignature, formats.ErrnoEKEYREJECTED)
+	// Empty hashed area: ksign's suffix verifies, RFC 4880's does not.
+	check("rhel5 empty hashed (ksign suffix)", RHEL5{}, rhWithSig(t, unsigned, RHEL5ID, rhHandSig(t, dsaKey, s5, 4, true, ksignSuffix)), KernelRHEL5, formats.OK, formats.ErrnoOK)
+	check("rhel5 empty hashed (RFC suffix)", RHEL5{}, rhWithSig(t, unsigned, RHEL5ID, rhHandSig(t, dsaKey, s5, 4, true, std)), KernelRHEL5, formats.BadSignature, formats.ErrnoEPERM)
+	// Class 0x01 (text) signatures are ignored by ksign: ENOENT.
+	textSig := func() []byte {
+		s, _ := gpgsig.NewSig(dsaKey, crypto.SHA1, dsaKey.CreationTime())
+		s.Class = gpgsig.ClassText
+		d, _ := gpgsig.Digest(s, bytes.NewReader(s5))
+		if err := gpgsig.SignDigest(s, dsaKey, d); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := s.Marshal()
+		return b
+	}()
+	check("rhel5 class 1", RHEL5{}, rhWithSig(t, unsigned, RHEL5ID, textSig), KernelRHEL5, formats.Unsupported, formats.ErrnoENOENT)
+	// A second, ignored RSA signature before the DSA one does not hide it.
+	rsaFirst := append(rhHandSig(t, rsaKey, s5, 4, false, std), rhHandSig(t, dsaKey, s5, 4, false, std)...)
+	check("rhel5 rsa then dsa", RHEL5{}, rhWithSig(t, unsigned, RHEL5ID, rsaFirst), KernelRHEL5, formats.OK, formats.ErrnoOK)
+
+	// Debug relocations: point .rel.text (section 2) at the non-ALLOC .comment (14).
+	dbg := bytes.Clone(unsigned)
+	shoff := binary.LittleEndian.Uint32(dbg[32:])
+	binary.LittleEndian.PutUint32(dbg[shoff+2*40+28:], 14)
+	signed, err := (RHEL5{}).Sign(dbg, dsaKey, formats.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := (RHEL5{}).Parse(formats.NewModule("dbg", signed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sig.Notes) == 0 {
+		t.Error("no at-risk note for a relocation section targeting a non-ALLOC section")
+	}
+	if v := (RHEL5{}).Verify(formats.NewModule("dbg", signed), ring, formats.Policy{}); v.Outcome != formats.OK {
+		t.Errorf("debug relocations: %v", v)
+	}
+}
+
+// FuzzRHEL runs every entry point of both drivers on mutated signed modules: no panic,
+// Parse fails only with a *formats.FormatError, and a verdict always carries result codes.
+func FuzzRHEL(f *testing.F) {
+	dsaKey, rsaKey := rhKey(f, "dsa1024.key"), rhKey(f, "rsa2048.key")
+	for _, fx := range canonFixtures[:4] {
+		unsigned := cnReadFixture(f, fx.path)
+		for _, vr := range rhVariants {
+			k := dsaKey
+			if vr.variant == "rsa" {
+				k = rsaKey
+			}
+			b, err := vr.driver.Sign(unsigned, k, formats.SignOptions{Variant: vr.variant})
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b)
+		}
+	}
+	ring := rhRing(f, dsaKey)
+	ring.AddMaterial(rsaKey)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m := formats.NewModule("fuzz.ko", b)
+		for _, d := range []formats.Driver{RHEL5{}, RHEL6{}} {
+			d.Detect(m)
+			if _, err := d.Parse(m); err != nil {
+				var fe *formats.FormatError
+				if !errors.As(err, &fe) {
+					t.Fatalf("%s parse: %v is not a *formats.FormatError", d.ID(), err)
+				}
+			}
+			v := d.Verify(m, ring, formats.Policy{})
+			if v.Permissive == "" || v.Enforcing == "" || v.Outcome == "" {
+				t.Fatalf("%s: verdict without codes: %v", d.ID(), v)
+			}
+			d.Strip(m)
+		}
+	})
+}
