@@ -196,3 +196,36 @@ func TestSignerNameCommittedCerts(t *testing.T) {
 		}
 	}
 }
+
+// TestDescriptionLeadingZeroSKID: a SKID starting with a zero byte keeps it in the
+// description, in 3.7 (every byte through %02x) and, as the host kernel shows, today (the
+// 3.18-era description code dropped one leading zero; the running kernel does not).
+func TestDescriptionLeadingZeroSKID(t *testing.T) {
+	skid := append([]byte{0}, testSKID[1:]...)
+	k, err := LoadFile(filepath.Join(testKeys, "rsa2048.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject := rawSubject(t, one(cn("zero skid"))...)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), RawSubject: subject,
+		NotBefore: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2120, 1, 1, 0, 0, 0, 0, time.UTC),
+		SubjectKeyId: skid, AuthorityKeyId: skid}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.Signer.Public(), k.Signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	if got, want := Description(c), "zero skid: 00"+hex.EncodeToString(testSKID[1:]); got != want {
+		t.Fatalf("Description = %q, want %q", got, want)
+	}
+	if _, err := exec.LookPath("keyctl"); err != nil {
+		t.Skip("keyctl missing: install Debian package keyutils")
+	}
+	desc, ok := kernelDescription(t, der)
+	if !ok {
+		t.Skip("host kernel refuses asymmetric keys")
+	}
+	if desc != Description(c) {
+		t.Fatalf("host kernel describes it as %q, we derive %q", desc, Description(c))
+	}
+}
