@@ -34,9 +34,8 @@ type digestAlg struct {
 	oid  asn1.ObjectIdentifier
 	name string      // the kernel's (and modinfo's) name
 	hash crypto.Hash // 0 when Go cannot compute it
-	// since and until bound the kernel versions whose parser names the digest
-	// (until 0: still named today).
-	since, until kver
+	// since is the first kernel version whose parser names the digest.
+	since kver
 	// gap is a range of versions that dropped it (SHA-1: 6.7 and 6.8).
 	gapFrom, gapTo kver
 }

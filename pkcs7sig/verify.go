@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -192,6 +193,9 @@ func model(m formats.Module, ring *keys.Ring, k kver) result {
 		return fail(kEBADMSG, formats.Corrupt, err, "PKCS#7 signature info has unexpected non-zero params (algo %d, hash %d, signer_len %d, key_id_len %d, pad % x)",
 			blk.Algo, blk.Hash, blk.SignerLen, blk.KeyIDLen, blk.Pad[:])
 	}
+	if blk.SigLen > MaxCMSSize {
+		return fail(kEMSGSIZE, formats.Corrupt, nil, "CMS of %d bytes is larger than the kernel's ASN.1 decoder accepts (65535)", blk.SigLen)
+	}
 	t, err := readTrailer(m)
 	if err != nil {
 		return fail(kEBADMSG, formats.Corrupt, err, "%v", err)
@@ -199,11 +203,6 @@ func model(m formats.Module, ring *keys.Ring, k kver) result {
 	var notes []string
 	if nestedMarker(m, t.PayloadLen) {
 		notes = append(notes, nestedNote)
-	}
-	if blk.SigLen > MaxCMSSize {
-		r := fail(kEMSGSIZE, formats.Corrupt, nil, "CMS of %d bytes is larger than the kernel's ASN.1 decoder accepts (65535)", blk.SigLen)
-		r.notes = notes
-		return r
 	}
 	sd, err := t.readCMS(m)
 	if err != nil {
@@ -340,7 +339,10 @@ func checkCMS(m formats.Module, t *trailer, sd *SignedData, ring *keys.Ring, k k
 		}
 		if st.embedded != nil {
 			if err := verifySig(st.embedded.PublicKey, st, digests[st.digest.hash]); err != nil {
-				r := fail(kEKEYREJECTED, formats.BadSignature, err, "%s: signature does not verify with the embedded certificate: %v", st.si.Describe(), err)
+				// Unlike the trust check, this path returns public_key_verify_signature's
+				// own error (pkcs7_verify_one), which is not always EKEYREJECTED.
+				kerr := embeddedVerifyErrno(st.embedded.PublicKey, st, digests[st.digest.hash])
+				r := fail(kerr, formats.BadSignature, err, "%s: signature does not verify with the embedded certificate: %v", st.si.Describe(), err)
 				r.hash, r.signer, r.keyID = res.hash, res.signer, res.keyID
 				return r
 			}
@@ -549,3 +551,61 @@ func oidDER(oid asn1.ObjectIdentifier) []byte {
 
 // nowFunc is the clock for expiry notes (tests replace it).
 var nowFunc = time.Now
+
+// embeddedVerifyErrno is the error the kernel's RSA and ECDSA code returns for a signature
+// that fails against a certificate embedded in the CMS [INF from crypto/rsa-pkcs1pad.c and
+// crypto/ecdsa.c in 6.1]: for RSA, a signature of the wrong length or whose recovered block
+// does not start 00 01 is EINVAL, broken padding or DigestInfo EBADMSG, a wrong digest
+// EKEYREJECTED; for ECDSA an undecodable signature EBADMSG, else EKEYREJECTED. A key of the
+// wrong type is EKEYREJECTED.
+func embeddedVerifyErrno(pub crypto.PublicKey, st *signerState, digest []byte) string {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		if st.pkey.name != "rsa" {
+			return kEKEYREJECTED
+		}
+		size := k.Size()
+		sig := st.si.Signature
+		s := new(big.Int).SetBytes(sig)
+		if len(sig) != size || s.Cmp(k.N) >= 0 {
+			return kEINVAL
+		}
+		out := new(big.Int).Exp(s, big.NewInt(int64(k.E)), k.N).Bytes()
+		if len(out) != size-1 { // the leading 00 is implied; anything else starts non-zero
+			return kEINVAL
+		}
+		if out[0] != 0x01 {
+			return kEBADMSG
+		}
+		pos := 1
+		for pos < len(out) && out[pos] == 0xff {
+			pos++
+		}
+		if pos < 9 || pos == len(out) || out[pos] != 0x00 {
+			return kEBADMSG
+		}
+		pos++
+		prefix := digestInfoPrefix(st.digest)
+		if len(prefix) > len(out)-pos || !bytes.Equal(out[pos:pos+len(prefix)], prefix) {
+			return kEBADMSG
+		}
+		return kEKEYREJECTED
+	case *ecdsa.PublicKey:
+		var rs struct{ R, S *big.Int }
+		if rest, err := asn1.Unmarshal(st.si.Signature, &rs); err != nil || len(rest) > 0 {
+			return kEBADMSG
+		}
+	}
+	return kEKEYREJECTED
+}
+
+// digestInfoPrefix is the DER DigestInfo up to the digest bytes: SEQUENCE { AlgorithmIdentifier
+// { oid, NULL }, OCTET STRING header }.
+func digestInfoPrefix(d *digestAlg) []byte {
+	size := d.hash.Size()
+	alg, _ := asn1.Marshal(d.oid)
+	alg = append(alg, 0x05, 0x00)
+	algSeq := append([]byte{0x30, byte(len(alg))}, alg...)
+	inner := append(algSeq, 0x04, byte(size))
+	return append([]byte{0x30, byte(len(inner) + size)}, inner...)
+}
