@@ -2,7 +2,8 @@ package elfsig
 
 import (
 	"bytes"
-	"crypto/dsa" //nolint:staticcheck // the RHEL eras verify only DSA; Go's crypto/dsa is deprecated but correct for this historical use
+	//lint:ignore SA1019 the RHEL eras verify only DSA; Go's crypto/dsa is deprecated but correct for this historical use
+	"crypto/dsa"
 	"crypto/rsa"
 	"encoding/binary"
 	"errors"
