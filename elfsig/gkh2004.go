@@ -255,21 +255,31 @@ func (GKH2004) Parse(m formats.Module) (*formats.Signature, error) {
 		sig.Value = g.mpi
 		sig.Notes = append(sig.Notes, "rsa variant: a reconstruction (no historical artefact exists in this exact form)")
 	}
+	if !g.appended() {
+		sig.Notes = append(sig.Notes, "module_sig was not appended by kmodsig (objcopy re-lays the file out): strip rebuilds the module instead of restoring its exact bytes")
+	}
 	sig.Notes = append(sig.Notes, g.f.GKHDisagreement()...)
 	return sig, nil
+}
+
+// appended reports whether the section lies where [Add] puts it (last section, last name),
+// so that Strip can restore the original bytes.
+func (g *gkhFound) appended() bool {
+	f := g.f
+	if g.s.Index != len(f.Sections)-1 || f.ShStrNdx == 0 {
+		return false
+	}
+	ss := f.Sections[f.ShStrNdx]
+	return uint64(g.s.NameOff)+uint64(len(g.s.Name))+1 == ss.Size && ss.Offset <= uint64(f.m.Size)
 }
 
 // payloadLen is the size of the module without the section: exact for kmodsig's layout
 // (the name table copy starts at the original end of file), else the size less the data.
 func (g *gkhFound) payloadLen() int64 {
-	f := g.f
-	if g.s.Index == len(f.Sections)-1 && f.ShStrNdx != 0 {
-		ss := f.Sections[f.ShStrNdx]
-		if uint64(g.s.NameOff)+uint64(len(g.s.Name))+1 == ss.Size && ss.Offset <= uint64(f.m.Size) {
-			return int64(ss.Offset)
-		}
+	if g.appended() {
+		return int64(g.f.Sections[g.f.ShStrNdx].Offset)
 	}
-	return f.m.Size - int64(g.s.Size)
+	return g.f.m.Size - int64(g.s.Size)
 }
 
 func gkhKeyIDBytes(id uint64) []byte {
@@ -282,10 +292,17 @@ func gkhKeyIDBytes(id uint64) []byte {
 }
 
 // Strip removes the module_sig section. For a module kmodsig signed the result is the
-// unsigned input byte for byte; for one signed by objcopy it is rebuilt (see [Remove]) and
-// the error wraps [ErrNotExact] alongside the result.
+// unsigned input byte for byte. For one signed by `objcopy --add-section` (the era's own
+// pipeline), which re-laid the file out, the original bytes cannot be recovered: the module is
+// rebuilt without the section (see [Remove]; section contents and both streams equal
+// `objcopy --remove-section`'s output) and no error is returned. Parse says in its Notes
+// which case applies; call [Remove] directly to get [ErrNotExact].
 func (GKH2004) Strip(m formats.Module) ([]byte, error) {
-	return Remove(m, GKHSection)
+	b, err := Remove(m, GKHSection)
+	if errors.Is(err, ErrNotExact) {
+		return b, nil
+	}
+	return b, err
 }
 
 // gkhVariant splits SignOptions.Variant into the variant and the rule it hashes.

@@ -308,8 +308,14 @@ func TestGKHEraPipeline(t *testing.T) {
 				}
 				// Strip: objcopy re-laid the file out, so the result is a rebuild whose
 				// streams equal the unsigned module's.
+				if !strings.Contains(strings.Join(sig.Notes, "\n"), "not appended by kmodsig") {
+					t.Errorf("Parse notes: %v", sig.Notes)
+				}
+				if _, err := Remove(m, GKHSection); !errors.Is(err, ErrNotExact) {
+					t.Fatalf("Remove: %v", err)
+				}
 				back, err := GKH2004{}.Strip(m)
-				if !errors.Is(err, ErrNotExact) {
+				if err != nil {
 					t.Fatalf("Strip: %v", err)
 				}
 				for _, r := range []GKHRule{GKHKernelRule, GKHLibbfdRule} {
