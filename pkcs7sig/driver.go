@@ -169,9 +169,33 @@ func profileNotes(sd *SignedData) []string {
 	if len(sd.SignerInfos) > 1 {
 		n = append(n, fmt.Sprintf("CMS has %d SignerInfos; modinfo shows the first", len(sd.SignerInfos)))
 	}
+	if sd.Version != 1 && sd.Version != 3 {
+		n = append(n, fmt.Sprintf("SignedData version %d (the kernel accepts 1 and 3: EINVAL)", sd.Version))
+	}
+	if !sd.ContentType.Equal(oidData) {
+		n = append(n, "encapsulated content type "+oidName(sd.ContentType)+" is not id-data (the kernel rejects it)")
+	}
 	for i := range sd.SignerInfos {
-		if sd.SignerInfos[i].SignedAttrs != nil {
-			n = append(n, fmt.Sprintf("SignerInfo %d has signed attributes (the kernel rejects module signatures with them)", i+1))
+		si := &sd.SignerInfos[i]
+		if si.SignedAttrs != nil {
+			n = append(n, fmt.Sprintf("SignerInfo %d has signed attributes (the kernel rejects module signatures with them: EKEYREJECTED)", i+1))
+		}
+		switch {
+		case si.Version != 1 && si.Version != 3:
+			n = append(n, fmt.Sprintf("SignerInfo %d version %d (the kernel accepts 1 and 3: EINVAL)", i+1, si.Version))
+		case (si.Version == 1) != (sd.Version == 1):
+			n = append(n, fmt.Sprintf("SignerInfo %d version %d under SignedData version %d (kernel: version mismatch, EBADMSG)", i+1, si.Version, sd.Version))
+		case (si.Version == 3) != si.UsesSKID:
+			n = append(n, fmt.Sprintf("SignerInfo %d version %d does not match its signer identifier form", i+1, si.Version))
+		}
+		if d := digestByOID(si.DigestAlgorithm.Algorithm); d == nil {
+			n = append(n, fmt.Sprintf("SignerInfo %d digest %s is unknown to every kernel (ENOPKG)", i+1, oidName(si.DigestAlgorithm.Algorithm)))
+		} else if !d.known(v(6, 1)) {
+			n = append(n, fmt.Sprintf("SignerInfo %d digest %s needs Linux %d.%d or later", i+1, d.name, d.since.major, d.since.minor))
+		}
+		if p := pkeyByOID(si.SignatureAlgorithm.Algorithm); p == nil {
+			n = append(n, fmt.Sprintf("SignerInfo %d signature algorithm %s is not accepted by the kernel (ENOPKG; module signatures use rsaEncryption or ecdsa-with-*)",
+				i+1, oidName(si.SignatureAlgorithm.Algorithm)))
 		}
 	}
 	return n

@@ -249,3 +249,41 @@ func TestExportKey(t *testing.T) {
 		t.Errorf("openssl x509: %s", out)
 	}
 }
+
+// TestParseNotes: Parse names, with a reason, what the kernel would reject.
+func TestParseNotes(t *testing.T) {
+	unsigned := hello(t)
+	good := signFile(t, unsigned, "sha256", "rsa2048", false)
+	_, cms := split(t, good)
+	pssCMS := opensslSign(t, "cms", unsigned, "rsa2048", "sha256", "-noattr", "-nocerts", "-keyopt", "rsa_padding_mode:pss")
+	attrs := opensslSign(t, "cms", unsigned, "rsa2048", "sha256", "-nocerts")
+	attached := opensslSign(t, "cms", unsigned, "rsa2048", "sha256", "-noattr", "-nocerts", "-nodetach")
+	mismatch := append([]byte{}, cms...)
+	mismatch[bytes.Index(mismatch, []byte{0x02, 0x01, 0x01, 0x31})+2] = 3 // SignedData v3 over a v1 SignerInfo
+	for _, tc := range []struct {
+		name string
+		cms  []byte
+		note string
+	}{
+		{"PSS", pssCMS, "RSASSA-PSS"},
+		{"signed attributes", attrs, "signed attributes"},
+		{"attached", attached, "attached content"},
+		{"version mismatch", mismatch, "version mismatch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sig, err := Driver{}.Parse(formats.NewModule("n.ko", attach(unsigned, tc.cms, formats.ModSig{IDType: 2})))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !hasNote(sig.Notes, tc.note) {
+				t.Errorf("notes %q lack %q", sig.Notes, tc.note)
+			}
+			if tc.name == "version mismatch" {
+				v := Driver{}.Verify(formats.NewModule("n.ko", attach(unsigned, tc.cms, formats.ModSig{IDType: 2})), ring(t, "rsa2048"), formats.Policy{})
+				if v.Outcome != formats.Corrupt || v.Enforcing != formats.ErrnoEBADMSG {
+					t.Errorf("Verify: %v", v)
+				}
+			}
+		})
+	}
+}
