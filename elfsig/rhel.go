@@ -412,3 +412,56 @@ func rhelSignKey(format, era, keyType string, k *keys.Material, o formats.SignOp
 	}
 	return fmt.Errorf("%w: %s", formats.ErrKeyType, msg)
 }
+
+// CanonicalStream returns the stream the signature of a rhel5 or rhel6 module (format
+// RHEL5ID or RHEL6ID) covers: [Canonical] with [CanonRHEL5] or [CanonRHEL6], leaving out the
+// module's signature section, if it has one, by index. With [SignatureBlob] it is the debug
+// dump for checking a signature by hand (ORACLES.md §5):
+//
+//	kmodsig writes sig.bin (SignatureBlob) and stream.bin (CanonicalStream)
+//	gpg --verify sig.bin stream.bin
+func CanonicalStream(m formats.Module, format string) ([]byte, error) {
+	var idx int
+	var err error
+	p := CanonRHEL5
+	switch format {
+	case RHEL5ID:
+		_, idx, err = rhel5Find(m)
+	case RHEL6ID:
+		p = CanonRHEL6
+		_, idx, err = rhel6Find(m)
+	default:
+		return nil, fmt.Errorf("%w: %q has no canonical stream (rhel5 or rhel6)", formats.ErrUnknownFormat, format)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.Skip = idx
+	return Canonical(m, p)
+}
+
+// SignatureBlob returns the OpenPGP signature packets of a rhel5 module (the `.module_sig`
+// contents) or a rhel6 module (the note's descriptor), as `gpg --verify` takes them.
+func SignatureBlob(m formats.Module, format string) ([]byte, error) {
+	switch format {
+	case RHEL5ID:
+		f, idx, err := rhel5Find(m)
+		if err != nil {
+			return nil, err
+		}
+		if idx == 0 {
+			return nil, &formats.FormatError{Path: m.Name, Format: RHEL5ID, Off: -1, Msg: "no .module_sig section", Err: formats.ErrNotSigned}
+		}
+		return f.data(idx)
+	case RHEL6ID:
+		f, idx, err := rhel6Find(m)
+		if err != nil {
+			return nil, err
+		}
+		if idx == 0 {
+			return nil, &formats.FormatError{Path: m.Name, Format: RHEL6ID, Off: -1, Msg: "no .note.module.sig section", Err: formats.ErrNotSigned}
+		}
+		return rhel6Note(m, f, idx)
+	}
+	return nil, fmt.Errorf("%w: %q (rhel5 or rhel6)", formats.ErrUnknownFormat, format)
+}

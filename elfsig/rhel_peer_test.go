@@ -3,6 +3,7 @@ package elfsig
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -443,5 +444,29 @@ func TestRHEL6EraPipeline(t *testing.T) {
 			removed, _ := os.ReadFile(filepath.Join(dir, "foo.ko.removed"))
 			rhSameSections(t, stripped, removed)
 		})
+	}
+}
+
+// TestRHELDebugDump checks the by-hand route: SignatureBlob and CanonicalStream of a signed
+// module are what gpg --verify accepts, for both formats.
+func TestRHELDebugDump(t *testing.T) {
+	g := rhNewGPG(t)
+	k := rhGPGDSAKey(t, g)
+	unsigned := cnReadFixture(t, "../testdata/elf/s390x.ko")
+	for _, d := range []formats.Driver{RHEL5{}, RHEL6{}} {
+		signed, err := d.Sign(unsigned, k, formats.SignOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := formats.NewModule("s390x.ko", signed)
+		sig, err1 := SignatureBlob(m, d.ID())
+		stream, err2 := CanonicalStream(m, d.ID())
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		g.verify(sig, stream)
+	}
+	if _, err := CanonicalStream(formats.NewModule("x", unsigned), "pkcs7"); !errors.Is(err, formats.ErrUnknownFormat) {
+		t.Errorf("pkcs7: %v", err)
 	}
 }
