@@ -646,20 +646,36 @@ func gkhRSAKeys(ring *keys.Ring, id uint64, dsaKeys bool) []gkhKey {
 			out = append(out, gkhKey{pub: k.Public, id: fmt.Sprintf("%016X", id), name: k.Name})
 		}
 	}
-	for _, pub := range ring.PublicKeys() {
-		if !want(pub) {
-			continue
+	add := func(k gkhKey) {
+		if !want(k.pub) {
+			return
 		}
-		dup := false
 		for _, have := range out {
-			if keys.SamePublic(have.pub, pub) {
-				dup = true
-				break
+			if keys.SamePublic(have.pub, k.pub) {
+				return
 			}
 		}
-		if !dup {
-			out = append(out, gkhKey{pub: pub})
+		out = append(out, k)
+	}
+	for _, e := range ring.PGP {
+		name := ""
+		if pi := e.PrimaryIdentity(); pi != nil {
+			name = pi.Name
 		}
+		add(gkhKey{pub: e.PrimaryKey.PublicKey, id: fmt.Sprintf("%016X", e.PrimaryKey.KeyId), name: name})
+		for _, sk := range e.Subkeys {
+			add(gkhKey{pub: sk.PublicKey.PublicKey, id: fmt.Sprintf("%016X", sk.PublicKey.KeyId), name: name})
+		}
+	}
+	for _, c := range ring.Certs {
+		add(gkhKey{pub: c.PublicKey, name: keys.SignerName(c)})
+	}
+	for _, pub := range ring.PublicKeys() {
+		k := gkhKey{pub: pub}
+		if kid, ok := keys.OpenPGPKeyID(pub, keys.DefaultCreated); ok {
+			k.id = fmt.Sprintf("%016X", kid)
+		}
+		add(k)
 	}
 	return out
 }
