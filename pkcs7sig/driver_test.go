@@ -121,6 +121,10 @@ func TestBadInput(t *testing.T) {
 		{"not signedData", with(unsigned, notSignedData, formats.ModSig{IDType: 2}), int64(sigOff + 4), "not signedData"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			detect := (Driver{}).Detect(formats.NewModule("bad.ko", tc.mod))
+			if want := len(tc.mod) >= 40 && tc.mod[len(tc.mod)-38] == 2; detect != want {
+				t.Errorf("Detect = %v, want %v", detect, want)
+			}
 			_, err := Driver{}.Parse(formats.NewModule("bad.ko", tc.mod))
 			var fe *formats.FormatError
 			if !errors.As(err, &fe) {
