@@ -148,7 +148,9 @@ func AppendSigNote(dst []byte, bo binary.ByteOrder, sig []byte) []byte {
 // ParseSigNote parses the rhel6 note in b (the contents of RHEL6Section) with byte order bo
 // and returns the descriptor: the signature bytes. The RHEL6 kernel rejects the note
 // (ELIBBAD, "Module format error") when n_namesz is not 11, n_type is not 100 or the name is
-// not "module.sig"; a descriptor running past the section is malformed too. Errors are
+// not "module.sig". It never checked n_descsz against the section size; kmodsig treats a
+// descriptor running past the section as malformed too (ELIBBAD) rather than read beyond it,
+// and requires the whole 24-byte note head (the kernel required 20). Errors are
 // *formats.FormatError values with offsets relative to b (Path and Format left for the
 // caller: see [rebaseNote]).
 func ParseSigNote(bo binary.ByteOrder, b []byte) ([]byte, error) {

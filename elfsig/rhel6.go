@@ -66,14 +66,20 @@ func (RHEL6) Info() formats.Info {
 	}
 }
 
-// rhel6Find returns the parsed file and the index of the first SHT_NOTE section named
-// .note.module.sig (0: none).
+// rhel6Find returns the parsed file and the index of the signature note: the last SHT_NOTE
+// section named .note.module.sig, as the RHEL6 kernel's search loop leaves it (0: none).
 func rhel6Find(m formats.Module) (*cnFile, int, error) {
 	f, err := cnOpen(m, RHEL6ID)
 	if err != nil {
 		return nil, 0, err
 	}
-	return f, f.find(RHEL6Section, cnSHTNote), nil
+	idx := 0
+	for i := 1; i < len(f.secs); i++ {
+		if f.secs[i].typ == cnSHTNote && string(f.secs[i].name) == RHEL6Section {
+			idx = i
+		}
+	}
+	return f, idx, nil
 }
 
 // rhel6Note reads and parses the note of section idx; errors carry file offsets.
