@@ -1,0 +1,250 @@
+package conv
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/kmodsig/kmodsig/formats"
+	"github.com/kmodsig/kmodsig/internal/peers"
+	"github.com/kmodsig/kmodsig/keys"
+)
+
+const marker = "~Module signature appended~\n"
+
+// compressedInput is one module of the compressed test tree.
+type compressedInput struct {
+	rel      string // path under the tree
+	module   string // testdata/modules file
+	signedAs string // source format ("" = unsigned)
+}
+
+var compressedTree = []compressedInput{
+	{"kernel/drivers/a/hello.ko.xz", "hello.ko", ""},
+	{"kernel/drivers/a/hello2.ko.zst", "hello2.ko", "pkcs7"},
+	{"kernel/fs/b/hello.ko.gz", "hello.ko", "gpg2012"},
+	{"kernel/fs/b/hello2.ko.xz", "hello2.ko", "x509"},
+	{"extra/hello.ko.zst", "hello.ko", "digsig2012"},
+	{"extra/hello2.ko", "hello2.ko", ""},
+}
+
+// compressTools are the real compressors, as kbuild and modules_install call them.
+func compressTools(t *testing.T) map[Compression][]string {
+	return map[Compression][]string{
+		XZ:   {peers.Require(t, "xz"), "--check=crc32", "--lzma2=dict=1MiB", "-c"},
+		Zstd: {peers.Require(t, "zstd"), "-q", "-c"},
+		Gzip: {peers.Require(t, "gzip"), "-n", "-c"},
+	}
+}
+
+func compressionOf(rel string) Compression {
+	switch filepath.Ext(rel) {
+	case ".xz":
+		return XZ
+	case ".zst":
+		return Zstd
+	case ".gz":
+		return Gzip
+	}
+	return None
+}
+
+// toolOut runs a peer with stdin and returns stdout, failing the test on error.
+func toolOut(t *testing.T, stdin []byte, argv ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v: %v\n%s", argv, err, stderr.Bytes())
+	}
+	return out
+}
+
+// makeCompressedTree writes compressedTree under dir: each module signed as listed (with the
+// untrusted key, so the conversion has to replace it) and compressed by the real tool.
+func makeCompressedTree(t *testing.T, dir string) map[string][]byte {
+	tools := compressTools(t)
+	old := loadKey(t, "untrusted-rsa2048.pem")
+	unsigned := map[string][]byte{}
+	for _, in := range compressedTree {
+		b := readFile(t, filepath.Join(testdata, "modules", in.module))
+		unsigned[in.rel] = b
+		if in.signedAs != "" {
+			res, err := Sign(in.module, b, in.signedAs, old, formats.SignOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b = res.Signed
+		}
+		if c := compressionOf(in.rel); c != None {
+			b = toolOut(t, b, tools[c]...)
+		}
+		writeFile(t, filepath.Join(dir, in.rel), b)
+	}
+	return unsigned
+}
+
+// checkConvertedTree checks every output of a pkcs7 conversion of the compressed tree with
+// the real tools: same container (tested by the compressor itself), the signature inside the
+// compressed stream, kmodsig verify, strip gives the original, modinfo reads every output
+// and shows the new signer, xz -lvv shows a CRC32 check and a dictionary of at most 1 MiB.
+func checkConvertedTree(t *testing.T, out string, unsigned map[string][]byte, k *keys.Material) {
+	t.Helper()
+	xz := peers.Require(t, "xz")
+	modinfo := peers.Require(t, "modinfo")
+	decompress := map[Compression][]string{
+		XZ:   {xz, "-dc"},
+		Zstd: {peers.Require(t, "zstd"), "-dcq"},
+		Gzip: {peers.Require(t, "gzip"), "-dc"},
+	}
+	cert, err := k.Certificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSigner := cert.Issuer.CommonName
+	wantKey := colonHex(cert.SerialNumber)
+	var modinfoArgs []string
+	for _, in := range compressedTree {
+		p := filepath.Join(out, in.rel)
+		raw := readFile(t, p)
+		c := compressionOf(in.rel)
+		if got := Sniff(raw); got != c {
+			t.Errorf("%s: written as %q, want %q", in.rel, got, c)
+		}
+		mod := raw
+		if c != None {
+			mod = toolOut(t, raw, decompress[c]...)
+			if bytes.HasSuffix(raw, []byte(marker)) {
+				t.Errorf("%s: signature appended after the compressed stream", in.rel)
+			}
+		}
+		if !bytes.HasSuffix(mod, []byte(marker)) {
+			t.Errorf("%s: decompressed module does not end with the PKCS#7 marker", in.rel)
+		}
+		m := formats.NewModule(in.rel, mod)
+		if v := Verify(m, SelfRing(k), formats.Policy{}, ""); v.Outcome != formats.OK || v.Format != "pkcs7" {
+			t.Errorf("%s: kmodsig verify: %s %s: %s", in.rel, v.Format, v.Outcome, v.Reason)
+		}
+		if s, _, err := StripAll(m); err != nil || !bytes.Equal(s, unsigned[in.rel]) {
+			t.Errorf("%s: strip does not give the original module back (%v)", in.rel, err)
+		}
+		switch c {
+		case Gzip: // kmod 30 in Debian is built without zlib (modinfo --version: -ZLIB)
+			if raw[3]&0x08 != 0 || !bytes.Equal(raw[4:8], []byte{0, 0, 0, 0}) {
+				t.Errorf("%s: gzip header carries a name or a time (want gzip -n)", in.rel)
+			}
+			plain := p + ".decompressed.ko"
+			writeFile(t, plain, mod)
+			modinfoArgs = append(modinfoArgs, plain)
+		case XZ:
+			list := mustPeer(t, xz, "-lvv", p)
+			if !regexp.MustCompile(`(?m)^\s*Check:\s+CRC32$`).MatchString(list) {
+				t.Errorf("%s: xz -lvv does not report a CRC32 check:\n%s", in.rel, list)
+			}
+			dicts := regexp.MustCompile(`--lzma2=dict=(\d+)(KiB|MiB|B)`).FindAllStringSubmatch(list, -1)
+			if len(dicts) == 0 {
+				t.Errorf("%s: xz -lvv shows no LZMA2 dictionary:\n%s", in.rel, list)
+			}
+			for _, d := range dicts {
+				n, _ := strconv.Atoi(d[1])
+				n <<= map[string]int{"B": 0, "KiB": 10, "MiB": 20}[d[2]]
+				if n > 1<<20 {
+					t.Errorf("%s: xz dictionary %s%s exceeds 1 MiB", in.rel, d[1], d[2])
+				}
+			}
+			modinfoArgs = append(modinfoArgs, p)
+		default:
+			modinfoArgs = append(modinfoArgs, p)
+		}
+	}
+	// One modinfo process for the whole tree (ORACLES.md §3); it exits non-zero if it
+	// cannot read any one of them.
+	info := mustPeer(t, modinfo, modinfoArgs...)
+	blocks := strings.Split(info, "filename:")[1:]
+	if len(blocks) != len(modinfoArgs) {
+		t.Fatalf("modinfo printed %d modules, want %d:\n%s", len(blocks), len(modinfoArgs), info)
+	}
+	for i, blk := range blocks {
+		for _, want := range []string{"sig_id:         PKCS#7", "signer:         " + wantSigner, "sig_key:        " + wantKey, "sig_hashalgo:   sha256"} {
+			if !strings.Contains(blk, want+"\n") {
+				t.Errorf("%s: modinfo lacks %q:\n%s", modinfoArgs[i], want, blk)
+			}
+		}
+	}
+}
+
+// colonHex formats a serial number the way modinfo prints sig_key.
+func colonHex(n *big.Int) string {
+	var parts []string
+	for _, c := range n.Bytes() {
+		parts = append(parts, fmt.Sprintf("%02X", c))
+	}
+	return strings.Join(parts, ":")
+}
+
+// TestConvertCompressedTree converts a tree of .ko.xz/.ko.zst/.ko.gz made by the real
+// compressors through Convert and then through the CLI binary, and checks every output
+// with xz, zstd, gzip and modinfo. Both runs must write the same bytes.
+func TestConvertCompressedTree(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	unsigned := makeCompressedTree(t, src)
+	before := map[string][]byte{}
+	for _, in := range compressedTree {
+		before[in.rel] = readFile(t, filepath.Join(src, in.rel))
+	}
+	k := loadKey(t, "rsa2048.pem")
+
+	inputs, err := Walk([]string{src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inputs) != len(compressedTree) {
+		t.Fatalf("Walk found %d modules, want %d", len(inputs), len(compressedTree))
+	}
+	lib := filepath.Join(dir, "out-lib")
+	rep := Convert(context.Background(), inputs, Options{To: "pkcs7", Key: k, OutDir: lib, Jobs: 2})
+	if rep.Err() != nil || rep.Converted != len(compressedTree) {
+		t.Fatalf("Convert: %+v", rep)
+	}
+	wantSrc := map[string]string{}
+	for _, in := range compressedTree {
+		wantSrc[filepath.Join(src, in.rel)] = map[bool]string{true: "none", false: in.signedAs}[in.signedAs == ""]
+	}
+	for _, f := range rep.Files {
+		if f.SourceFormat != wantSrc[f.Path] {
+			t.Errorf("%s: source format %q, want %q", f.Path, f.SourceFormat, wantSrc[f.Path])
+		}
+	}
+	checkConvertedTree(t, lib, unsigned, k)
+
+	cli := filepath.Join(dir, "out-cli")
+	out, rc := peer(t, buildCLI(t), "convert", "--to", "pkcs7", "--key", filepath.Join(testdata, "keys", "rsa2048.pem"),
+		"--out-dir", cli, "--report", filepath.Join(dir, "report.json"), src)
+	if rc != 0 {
+		t.Fatalf("kmodsig convert: exit %d\n%s", rc, out)
+	}
+	checkConvertedTree(t, cli, unsigned, k)
+	for _, in := range compressedTree {
+		if !bytes.Equal(readFile(t, filepath.Join(lib, in.rel)), readFile(t, filepath.Join(cli, in.rel))) {
+			t.Errorf("%s: CLI and library outputs differ", in.rel)
+		}
+		if !bytes.Equal(readFile(t, filepath.Join(src, in.rel)), before[in.rel]) {
+			t.Errorf("%s: input changed by an --out-dir conversion", in.rel)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "report.json")); err != nil {
+		t.Error(err)
+	}
+}
