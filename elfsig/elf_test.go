@@ -283,6 +283,54 @@ func TestEscapes(t *testing.T) {
 	}
 }
 
+// TestRemoveTableNotLast: when the original section header table is not at the end of the
+// file (bytes follow it), Remove still finds it and restores the input exactly.
+func TestRemoveTableNotLast(t *testing.T) {
+	for _, k := range elfKinds {
+		t.Run(k.name, func(t *testing.T) {
+			in := append(readFixture(t, k.path), bytes.Repeat([]byte("junk"), 25)...)
+			sh := NewSection{Name: "module_sig", Type: elf.SHT_PROGBITS, Addralign: 1, Data: []byte("sig")}
+			out, err := Add(formats.NewModule("in", in), sh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := Remove(formats.NewModule("out", out), "module_sig")
+			if err != nil || !bytes.Equal(back, in) {
+				t.Fatalf("Remove: %v", err)
+			}
+		})
+	}
+}
+
+// TestNestedAdd: two sections added in turn come off in reverse order exactly.
+func TestNestedAdd(t *testing.T) {
+	for _, k := range elfKinds {
+		t.Run(k.name, func(t *testing.T) {
+			in := readFixture(t, k.path)
+			one, err := Add(formats.NewModule("in", in), NewSection{Name: "module_sig", Type: elf.SHT_PROGBITS, Addralign: 1, Data: []byte("first")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			two, err := Add(formats.NewModule("one", one), NewSection{Name: ".note.module.sig", Type: elf.SHT_NOTE, Flags: elf.SHF_ALLOC, Addralign: 4, Data: testNote(k.data)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkWithBinutils(t, k, two, NewSection{Name: ".note.module.sig", Type: elf.SHT_NOTE, Flags: elf.SHF_ALLOC, Data: testNote(k.data)})
+			if _, err := Remove(formats.NewModule("two", two), "module_sig"); !errors.Is(err, ErrNotExact) {
+				t.Errorf("removing the inner section: %v, want ErrNotExact", err)
+			}
+			back1, err := Remove(formats.NewModule("two", two), ".note.module.sig")
+			if err != nil || !bytes.Equal(back1, one) {
+				t.Fatalf("outer: %v", err)
+			}
+			back0, err := Remove(formats.NewModule("one", back1), "module_sig")
+			if err != nil || !bytes.Equal(back0, in) {
+				t.Fatalf("inner: %v", err)
+			}
+		})
+	}
+}
+
 // synthetic builds a minimal ELF64 LE ET_REL file with n sections: NULL, n-2 empty PROGBITS
 // named "s", and .shstrtab last.
 func synthetic(n int) []byte {
