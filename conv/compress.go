@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -94,7 +95,15 @@ func Compress(b []byte, c Compression) ([]byte, error) {
 	case Zstd:
 		w, err = zstd.NewWriter(&out, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault))
 	case Gzip:
-		w, err = gzip.NewWriterLevel(&out, gzip.BestCompression)
+		var gw *gzip.Writer
+		gw, err = gzip.NewWriterLevel(&out, gzip.BestCompression)
+		if err == nil {
+			// gzip -n: MTIME 0 and no name. klauspost/compress writes the zero time.Time's
+			// Unix seconds truncated to 32 bits unless a time is set; OS 3 (Unix) like gzip.
+			gw.ModTime = time.Unix(0, 0)
+			gw.OS = 3
+		}
+		w = gw
 	default:
 		return nil, fmt.Errorf("unknown compression %q", c)
 	}
