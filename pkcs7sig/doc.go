@@ -64,12 +64,17 @@
 //     EBADMSG; SignedData or SignerInfo version other than 1 or 3 → EINVAL; SignerInfo v1 under
 //     SignedData v3 or v3 under v1 → EBADMSG; a digest or signature algorithm the kernel's
 //     parser does not name (sha256WithRSAEncryption, RSASSA-PSS, SHA-3 before 6.7, ECDSA before
-//     5.13) → ENOPKG;
+//     5.13) → ENOPKG; an embedded certificate the X.509 parser refuses, or a CRL (the kernel's
+//     grammar hands CRL entries to the X.509 parser, so real CRLs fail; inferred from
+//     pkcs7.asn1) → EBADMSG;
 //  4. attached content → EBADMSG; signed attributes → EKEYREJECTED ("has authattrs");
 //  5. a signer certificate embedded in the CMS is used to check the signature (mismatch →
 //     EKEYREJECTED) and is then looked up in the keyring, else the signer is looked up by
 //     issuer+serial or SKID; not found → ENOKEY; found but the signature does not verify →
-//     EKEYREJECTED. With several SignerInfos one trusted valid signer is enough.
+//     EKEYREJECTED. With several SignerInfos one trusted valid signer is enough. Against an
+//     embedded certificate the crypto layer's own error comes back (inferred from
+//     crypto/rsa-pkcs1pad.c: EINVAL for a block not starting 00 01, EBADMSG for broken
+//     padding, EKEYREJECTED for a wrong digest).
 //
 // The kernel does not check certificate validity dates: an expired certificate verifies (a
 // note says it expired). The binary-hash blacklist is not modelled.

@@ -163,8 +163,8 @@ func profileNotes(sd *SignedData) []string {
 	if len(sd.Certificates) > 0 {
 		n = append(n, fmt.Sprintf("CMS embeds %d certificate(s) (sign-file embeds none)", len(sd.Certificates)))
 	}
-	if sd.HasCRLs {
-		n = append(n, "CMS carries CRLs")
+	if len(sd.CRLs) > 0 {
+		n = append(n, fmt.Sprintf("CMS carries %d CRL(s) (the kernel parses their entries as certificates and rejects real CRLs)", len(sd.CRLs)))
 	}
 	if len(sd.SignerInfos) > 1 {
 		n = append(n, fmt.Sprintf("CMS has %d SignerInfos; modinfo shows the first", len(sd.SignerInfos)))

@@ -56,3 +56,40 @@ func TestDeterministicECDSA(t *testing.T) {
 	payload, cms := split(t, a)
 	opensslVerify(t, cms, payload, "ecdsa-p384")
 }
+
+// TestCRLs: a CRL list parses and round-trips; an empty one is accepted, a real-looking CRL
+// is EBADMSG (the kernel reads CRL entries as certificates).
+func TestCRLs(t *testing.T) {
+	unsigned := hello(t)
+	good := signFile(t, unsigned, "sha256", "rsa2048", false)
+	_, cms := split(t, good)
+	crl := []byte{0x30, 0x0e, 0x30, 0x03, 0x02, 0x01, 0x01, 0x30, 0x04, 0x06, 0x02, 0x2a, 0x03, 0x03, 0x01, 0x00}
+	for _, tc := range []struct {
+		name    string
+		crls    [][]byte
+		outcome formats.Outcome
+	}{
+		{"empty CRL set", nil, formats.OK},
+		{"one CRL", [][]byte{crl}, formats.Corrupt},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sd := mustParse(t, cms)
+			sd.CRLs, sd.HasCRLs = tc.crls, true
+			b, err := sd.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			sd2 := mustParse(t, b)
+			if !sd2.HasCRLs || len(sd2.CRLs) != len(tc.crls) {
+				t.Fatalf("CRLs not parsed: %+v", sd2.CRLs)
+			}
+			if out, _ := sd2.Marshal(); !bytes.Equal(out, b) {
+				t.Fatal("round trip differs")
+			}
+			v := Driver{}.Verify(formats.NewModule("c.ko", attach(unsigned, b, formats.ModSig{IDType: 2})), ring(t, "rsa2048"), formats.Policy{})
+			if v.Outcome != tc.outcome {
+				t.Errorf("Verify: %v", v)
+			}
+		})
+	}
+}

@@ -251,6 +251,14 @@ func checkCMS(m formats.Module, t *trailer, sd *SignedData, ring *keys.Ring, k k
 		}
 		certs = append(certs, c)
 	}
+	// crls: the kernel's grammar reads CertificateList as SEQUENCE OF Certificate and hands each
+	// element to the X.509 parser [INF from pkcs7.asn1 and pkcs7_extract_cert], so a real CRL
+	// (tbsCertList, algorithm, BIT STRING) fails to parse.
+	for i, raw := range sd.CRLs {
+		if err := crlAsKernelSees(raw); err != nil {
+			return corrupt(kEBADMSG, "CRL %d: the kernel parses CRL entries as certificates: %v", i+1, err)
+		}
+	}
 	states := make([]*signerState, len(sd.SignerInfos))
 	for i := range sd.SignerInfos {
 		si := &sd.SignerInfos[i]
@@ -608,4 +616,25 @@ func digestInfoPrefix(d *digestAlg) []byte {
 	algSeq := append([]byte{0x30, byte(len(alg))}, alg...)
 	inner := append(algSeq, 0x04, byte(size))
 	return append([]byte{0x30, byte(len(inner) + size)}, inner...)
+}
+
+// crlAsKernelSees checks a CRL element the way the kernel's grammar reads it: a SEQUENCE whose
+// every element is an X.509 certificate.
+func crlAsKernelSees(raw []byte) error {
+	var seq asn1.RawValue
+	if rest, err := asn1.Unmarshal(raw, &seq); err != nil || len(rest) > 0 || seq.Tag != asn1.TagSequence || !seq.IsCompound {
+		return errors.New("not a SEQUENCE")
+	}
+	rest := seq.Bytes
+	for len(rest) > 0 {
+		var el asn1.RawValue
+		var err error
+		if rest, err = asn1.Unmarshal(rest, &el); err != nil {
+			return err
+		}
+		if _, err := x509.ParseCertificate(el.FullBytes); err != nil {
+			return err
+		}
+	}
+	return nil
 }
