@@ -122,14 +122,22 @@ func (RHEL5) Parse(m formats.Module) (*formats.Signature, error) {
 	if s.flags&cnSHFAlloc == 0 {
 		sig.Notes = append(sig.Notes, "the .module_sig section is not ALLOC (the era's build set it with objcopy --set-section-flags .module_sig=alloc)")
 	}
-	for i := 1; i < len(f.secs); i++ {
-		r := &f.secs[i]
-		if r.isRel() && uint64(r.info) < uint64(len(f.secs)) && !f.secs[r.info].alloc() && int(r.info) != idx {
-			sig.Notes = append(sig.Notes, fmt.Sprintf("unstripped module: relocation section %s targets the non-ALLOC %s; the RHEL4/5 kernels never cleared their emitted flags and may digest it although mod-extract did not (at risk)", r.name, f.secs[r.info].name))
-			break
-		}
+	if n := rhel5AtRisk(f, idx); n != "" {
+		sig.Notes = append(sig.Notes, n)
 	}
 	return sig, nil
+}
+
+// rhel5AtRisk explains the uncleared-flags quirk when it can apply: a relocation section
+// whose target is not ALLOC (debug relocations of an unstripped module).
+func rhel5AtRisk(f *cnFile, idx int) string {
+	for i := 1; i < len(f.secs); i++ {
+		r := &f.secs[i]
+		if i != idx && r.isRel() && uint64(r.info) < uint64(len(f.secs)) && !f.secs[r.info].alloc() && int(r.info) != idx {
+			return fmt.Sprintf("unstripped module: relocation section %s targets the non-ALLOC %s; the RHEL4/5 kernels never cleared their emitted flags and may digest it although mod-extract did not (at risk)", r.name, f.secs[r.info].name)
+		}
+	}
+	return ""
 }
 
 // Strip removes the .module_sig section. For a module signed by kmodsig ([Add]) the result
@@ -231,7 +239,11 @@ func (RHEL5) Verify(m formats.Module, ring *keys.Ring, p formats.Policy) formats
 		return rhelVerdict(v, kernel, rcFormat, err, "canonical stream: %v", err)
 	}
 	r := ksignVerify(blob, stream, ring, ksignHashes(kernel))
-	return rhelKsignVerdict(v, kernel, r, m, int64(f.secs[idx].off))
+	v = rhelKsignVerdict(v, kernel, r, m, int64(f.secs[idx].off))
+	if n := rhel5AtRisk(f, idx); n != "" {
+		v.Notes = append(v.Notes, n)
+	}
+	return v
 }
 
 // rhelKsignVerdict turns a ksign result into the kernel's verdict.

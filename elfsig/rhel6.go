@@ -279,7 +279,13 @@ func (RHEL6) Verify(m formats.Module, ring *keys.Ring, p formats.Policy) formats
 	if err != nil {
 		return fail(rcFormat, err, "canonical stream (Howells rules): %v", err)
 	}
-	return howellsVerify(v, kernel, desc, stream, ring, m, base)
+	v = howellsVerify(v, kernel, desc, stream, ring, m, base)
+	// The 2012-08-16 kernel's RELA path zeroed st_shndx of reserved indices (inferred).
+	cp.RelaZeroShndx = true
+	if z, err := Canonical(m, cp); err == nil && !bytes.Equal(z, stream) {
+		v.Notes = append(v.Notes, "RELA relocations against SHN_ABS/SHN_COMMON symbols: the 2012-08-16 Howells kernel recorded st_shndx 0 for them and would compute another digest (inferred)")
+	}
+	return v
 }
 
 // howellsVerdict fills v with the Howells result table for the classes shared with ksign.

@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/kmodsig/kmodsig/formats"
@@ -485,8 +486,24 @@ func TestRHELQuirks(t *testing.T) {
 	if len(sig.Notes) == 0 {
 		t.Error("no at-risk note for a relocation section targeting a non-ALLOC section")
 	}
-	if v := (RHEL5{}).Verify(formats.NewModule("dbg", signed), ring, formats.Policy{}); v.Outcome != formats.OK {
-		t.Errorf("debug relocations: %v", v)
+	if v := (RHEL5{}).Verify(formats.NewModule("dbg", signed), ring, formats.Policy{}); v.Outcome != formats.OK || len(v.Notes) == 0 {
+		t.Errorf("debug relocations: %v %q", v, v.Notes)
+	}
+
+	// An SHN_ABS symbol used by a RELA relocation (x86_64.ko symbol 10, used by .rela.text
+	// entry 0) is noted for the rsa variant: the 2012-08-16 kernel hashed it differently.
+	abs := bytes.Clone(cnReadFixture(t, "../testdata/elf/x86_64.ko"))
+	binary.LittleEndian.PutUint16(abs[0x218+10*24+6:], 0xfff1)
+	for _, b := range [][]byte{cnReadFixture(t, "../testdata/elf/x86_64.ko"), abs} {
+		signed, err := (RHEL6{}).Sign(b, rsaKey, formats.SignOptions{Variant: "rsa"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := (RHEL6{}).Verify(formats.NewModule("abs", signed), ring, formats.Policy{})
+		noted := strings.Contains(strings.Join(v.Notes, "\n"), "SHN_ABS")
+		if v.Outcome != formats.OK || noted != bytes.Equal(b, abs) {
+			t.Errorf("SHN_ABS note: %v %q", v, v.Notes)
+		}
 	}
 }
 
