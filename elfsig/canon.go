@@ -122,6 +122,13 @@ var (
 //     else the raw value (SHN_UNDEF, SHN_ABS, SHN_COMMON), or 0 for RELA with
 //     p.RelaZeroShndx. A symbol index beyond the symbol table is an error.
 //
+// Record widths follow the module's ELF class (the Howells kernel chose them by
+// CONFIG_64BIT, which matches every module such a kernel loads). The stream depends on the
+// order of relocation entries: `ld -r` sorts them by offset, so an object that kbuild has
+// not linked yet (plain `gcc -c` output) gets another stream once the era's note pipeline
+// merges it with `ld -r` (observed on testdata/elf/x86_64.ko; every kbuild .ko is already
+// `ld -r` output and keeps its stream).
+//
 // The symbol and string tables are the SHT_SYMTAB section named `.symtab` and the
 // SHT_STRTAB section named `.strtab`, as mod-extract and the RHEL kernels find them (not
 // through sh_link). Malformed input (truncated sections, a symbol index beyond the symbol
