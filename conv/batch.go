@@ -106,11 +106,41 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 	for i, in := range inputs {
 		rep.Files[i] = FileResult{Path: in.Path, Target: o.To, Outcome: NotStarted}
 	}
+	// Signing is CPU-bound and runs on `jobs` workers; writing (fsync of the file and its
+	// directory, rename) mostly waits for the disk, so it runs on its own goroutines and the
+	// signing workers go on meanwhile. Results wait for a writer in a queue as long as the
+	// number of workers: at most 3*jobs modules are held at once.
+	writes := make(chan pendingWrite, jobs)
+	var wwg sync.WaitGroup
+	for w := 0; w < 2*jobs; w++ {
+		wwg.Add(1)
+		go func() {
+			defer wwg.Done()
+			for pw := range writes {
+				r := pw.r
+				if err := pw.write(); err != nil {
+					r.Outcome, r.Error = Failed, err.Error()
+				} else {
+					r.Outcome = Converted
+				}
+				done(pw.i, r)
+			}
+		}()
+	}
+	process := func(i int) {
+		r, pw := prepareOne(inputs[i], o)
+		if pw == nil {
+			done(i, r)
+			return
+		}
+		pw.i, pw.r = i, r
+		writes <- *pw
+	}
 	next := 0
 	// The first file runs alone: derived key forms (certificate, OpenPGP key) are created
 	// lazily in the key material, and the workers then share them read-only.
 	if len(inputs) > 0 && ctx.Err() == nil {
-		done(0, convertOne(inputs[0], o))
+		process(0)
 		next = 1
 	}
 	work := make(chan int)
@@ -120,7 +150,7 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				done(i, convertOne(inputs[i], o))
+				process(i)
 			}
 		}()
 	}
@@ -134,6 +164,8 @@ dispatch:
 	}
 	close(work)
 	wg.Wait()
+	close(writes)
+	wwg.Wait()
 	for _, f := range rep.Files {
 		switch f.Outcome {
 		case Converted:
@@ -162,11 +194,32 @@ func OutputPath(in Input, o Options) string {
 	}
 }
 
-func convertOne(in Input, o Options) FileResult {
+// pendingWrite is a converted module waiting to be written.
+type pendingWrite struct {
+	i     int
+	r     FileResult
+	path  string
+	data  []byte
+	mode  os.FileMode
+	mtime time.Time
+}
+
+func (pw *pendingWrite) write() error {
+	if dir := filepath.Dir(pw.path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	return WriteAtomic(pw.path, pw.data, pw.mode, pw.mtime)
+}
+
+// prepareOne does everything but the write: the result, and the write to do (nil when the
+// file is done: failed, skipped or dry-run).
+func prepareOne(in Input, o Options) (FileResult, *pendingWrite) {
 	r := FileResult{Path: in.Path, Target: o.To, Output: OutputPath(in, o)}
-	fail := func(err error) FileResult {
+	fail := func(err error) (FileResult, *pendingWrite) {
 		r.Outcome, r.Error = Failed, err.Error()
-		return r
+		return r, nil
 	}
 	d, err := formats.Lookup(o.To)
 	if err != nil {
@@ -174,7 +227,7 @@ func convertOne(in Input, o Options) FileResult {
 	}
 	if o.Resume && alreadyConverted(r.Output, d, o.Key) {
 		r.Outcome = Skipped
-		return r
+		return r, nil
 	}
 	f, err := Open(in.Path)
 	if err != nil {
@@ -208,22 +261,13 @@ func convertOne(in Input, o Options) FileResult {
 	r.TargetKeyID = res.Verdict.KeyID
 	if o.DryRun {
 		r.Outcome = WouldWrite
-		return r
+		return r, nil
 	}
 	out, err := Compress(res.Signed, f.Compression)
 	if err != nil {
 		return fail(err)
 	}
-	if dir := filepath.Dir(r.Output); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fail(err)
-		}
-	}
-	if err := WriteAtomic(r.Output, out, f.Mode, f.ModTime); err != nil {
-		return fail(err)
-	}
-	r.Outcome = Converted
-	return r
+	return r, &pendingWrite{path: r.Output, data: out, mode: f.Mode, mtime: f.ModTime}
 }
 
 // alreadyConverted reports whether path exists, is signed in d's format and verifies with k.

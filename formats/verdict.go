@@ -47,6 +47,8 @@ func (e Errno) Number() int {
 		return 2
 	case ErrnoEINVAL:
 		return 22
+	case "ERANGE":
+		return 34
 	case ErrnoENOPKG:
 		return 65
 	case "EOPNOTSUPP":
