@@ -79,7 +79,7 @@
 // The kernel does not check certificate validity dates: an expired certificate verifies (a
 // note says it expired). The binary-hash blacklist is not modelled.
 //
-// [formats.Policy].Kernel chooses the kernel model (see [ParseKernel]): "" or "linux-6.1"
+// [formats.Policy].Kernel chooses the kernel model (see [Driver.Verify]): "" or "linux-6.1"
 // (any 5.4+) forgives ENODATA, ENOKEY and ENOPKG when not enforcing (the module loads and
 // taints the kernel with E) and returns EKEYREJECTED when enforcing; "linux-4.3" (4.3–5.3)
 // forgives only ENOKEY and returns ENOKEY when enforcing, so an unsupported algorithm is ENOPKG

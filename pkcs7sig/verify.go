@@ -34,14 +34,8 @@ func (a kver) String() string { return fmt.Sprintf("linux-%d.%d", a.major, a.min
 // observed results (ORACLES.md §8.5) come from.
 const DefaultKernel = "linux-6.1"
 
-// ParseKernel parses a Policy.Kernel value for this format: "" (DefaultKernel) or
-// "linux-X.Y[.Z]" for any version. The models: before 3.7 no module signature checking;
-// 3.7–4.2 only id_type 1 trailers (a PKCS#7 trailer is ENOPKG, inferred); 4.3–5.3 PKCS#7
-// where only ENOKEY is forgiven when not enforcing (enforcing: ENOKEY); 5.4 and later
-// ENODATA, ENOKEY and ENOPKG forgiven when not enforcing (enforcing: EKEYREJECTED). Which
-// algorithms a kernel's parser names also follows the version: ECDSA from 5.13 (inferred),
-// SHA-3 from 6.7, SHA-1 absent in 6.7 and 6.8.
-func ParseKernel(s string) (kver, error) {
+// parseKernel parses a Policy.Kernel value (see Verify).
+func parseKernel(s string) (kver, error) {
 	if s == "" {
 		s = DefaultKernel
 	}
@@ -85,16 +79,22 @@ type result struct {
 	err     error
 }
 
-// Verify checks the outermost signature against ring and models the kernel p.Kernel names
-// (see ParseKernel; default linux-6.1), following the kernel's own order of checks:
-// the trailer (kernel/module_signature.c), the CMS grammar and its callbacks
-// (crypto/asymmetric_keys/pkcs7_parser.c), the module profile (pkcs7_verify.c: id-data, no
-// signed attributes, detached), the signature against an embedded certificate if the CMS has
-// one, then the trust check against ring by issuer+serial or SKID (pkcs7_trust.c). The
-// payload is hashed by streaming it from m. Expired certificates are accepted, as the kernel
-// does not check validity dates.
+// Verify checks the outermost signature against ring and models the kernel p.Kernel names,
+// following the kernel's own order of checks: the trailer (kernel/module_signature.c), the CMS
+// grammar and its callbacks (crypto/asymmetric_keys/pkcs7_parser.c), the module profile
+// (pkcs7_verify.c: id-data, no signed attributes, detached), the signature against an embedded
+// certificate if the CMS has one, then the trust check against ring by issuer+serial or SKID
+// (pkcs7_trust.c). The payload is hashed by streaming it from m. Expired certificates are
+// accepted, as the kernel does not check validity dates.
+//
+// p.Kernel is "" (linux-6.1) or "linux-X.Y[.Z]" for any version: before 3.7 nothing is
+// checked; 3.7–4.2 verify only x509 trailers (PKCS#7 is ENOPKG, inferred); 4.3–5.3 forgive only
+// ENOKEY when not enforcing and return ENOKEY when enforcing; 5.4 and later forgive ENODATA,
+// ENOKEY and ENOPKG when not enforcing and return EKEYREJECTED when enforcing. Algorithms
+// follow the version too: ECDSA from 5.13 (inferred), SHA-3 from 6.7, SHA-1 absent in 6.7–6.8.
+// Any other value gives a Verdict with Err set and no errno.
 func (Driver) Verify(m formats.Module, ring *keys.Ring, p formats.Policy) formats.Verdict {
-	k, err := ParseKernel(p.Kernel)
+	k, err := parseKernel(p.Kernel)
 	if err != nil {
 		return formats.Verdict{Format: Format, Outcome: formats.Unsupported, Reason: err.Error(), Err: err, Kernel: p.Kernel}
 	}
