@@ -472,6 +472,41 @@ func TestRemoveObjcopyAdded(t *testing.T) {
 	}
 }
 
+// TestRemoveRebuildGroup: the rebuild renumbers SHT_GROUP members like objcopy does.
+func TestRemoveRebuildGroup(t *testing.T) {
+	as := peers.Require(t, "as")
+	objcopy := peers.Require(t, "objcopy")
+	dir := t.TempDir()
+	src := filepath.Join(dir, "g.s")
+	os.WriteFile(src, []byte(".section .text.grp,\"axG\",@progbits,grp,comdat\nnop\n.section .data.grp,\"awG\",@progbits,grp,comdat\n.long 1\n.text\nnop\n"), 0o644)
+	obj := filepath.Join(dir, "g.o")
+	run(t, as, "-o", obj, src)
+	// objcopy inserts module_sig before .symtab, so the group's sh_link (the symbol table)
+	// is renumbered; its members lie before module_sig and keep their indices.
+	sig := filepath.Join(dir, "sig")
+	os.WriteFile(sig, []byte("sig"), 0o644)
+	signed := filepath.Join(dir, "s.o")
+	run(t, objcopy, "--add-section", "module_sig="+sig, obj, signed)
+	ref := filepath.Join(dir, "r.o")
+	run(t, objcopy, "--remove-section", "module_sig", signed, ref)
+	out, err := Remove(formats.NewModule(signed, readFixture(t, signed)), "module_sig")
+	if !errors.Is(err, ErrNotExact) {
+		t.Fatalf("Remove: %v", err)
+	}
+	got, _ := NewFile(formats.NewModule("got", out))
+	want, _ := NewFile(formats.NewModule("ref", readFixture(t, ref)))
+	for i, ws := range want.Sections {
+		if ws.Type != elf.SHT_GROUP {
+			continue
+		}
+		a, _ := got.ReadSection(got.Sections[i])
+		b, _ := want.ReadSection(ws)
+		if !bytes.Equal(a, b) || got.Sections[i].Link != ws.Link {
+			t.Errorf("group %q: % x link %d, objcopy % x link %d", ws.Name, a, got.Sections[i].Link, b, ws.Link)
+		}
+	}
+}
+
 // TestMalformed: damaged headers give a *formats.FormatError naming the offset, never a panic.
 func TestMalformed(t *testing.T) {
 	good := readFixture(t, "../testdata/elf/x86_64.ko")

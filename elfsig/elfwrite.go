@@ -374,8 +374,13 @@ func (f *File) rebuildRemove(b []byte, s *Section) ([]byte, error) {
 			}
 		}
 		table = append(table, ent...)
-		if t.Type == elf.SHT_SYMTAB {
+		switch t.Type {
+		case elf.SHT_SYMTAB:
 			if err := f.renumberSymbols(out, t, k, n); err != nil {
+				return nil, err
+			}
+		case elf.SHT_GROUP:
+			if err := f.renumberGroup(out, t, k, n); err != nil {
 				return nil, err
 			}
 		}
@@ -401,6 +406,24 @@ func (f *File) rebuildRemove(b []byte, s *Section) ([]byte, error) {
 	}
 	f.putHeader(out, uint64(f.ShOff), shnum)
 	return out, nil
+}
+
+// renumberGroup rewrites the member indices > k of SHT_GROUP section t in b to index-1 (the
+// first word is the group flags); a group holding section k is an error.
+func (f *File) renumberGroup(b []byte, t *Section, k uint32, n int) error {
+	if err := f.checkRange(t); err != nil {
+		return err
+	}
+	for off := t.Offset + 4; off+4 <= t.Offset+t.Size; off += 4 {
+		v := f.Order.Uint32(b[off:])
+		if v == k {
+			return ferr(f.m, int64(off), "section group %d %q holds the section being removed", t.Index, t.Name)
+		}
+		if v > k && v < uint32(n) {
+			f.Order.PutUint32(b[off:], v-1)
+		}
+	}
+	return nil
 }
 
 // renumberSymbols rewrites st_shndx > k (and below SHN_LORESERVE) of every symbol of symtab
