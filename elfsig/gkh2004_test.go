@@ -699,3 +699,51 @@ func FuzzGKH2004(f *testing.F) {
 		d.Strip(m)
 	})
 }
+
+// TestGKHMalformed: damaged module_sig sections give a *formats.FormatError naming the format
+// and the offset of the section data, and a corrupt verdict.
+func TestGKHMalformed(t *testing.T) {
+	in := readFixture(t, "../testdata/elf/s390x.ko")
+	tests := []struct {
+		name string
+		sec  NewSection
+		msg  string
+	}{
+		{"empty", NewSection{Name: GKHSection, Type: elf.SHT_PROGBITS}, "empty"},
+		{"short mpi", NewSection{Name: GKHSection, Type: elf.SHT_PROGBITS, Data: []byte{0x04, 0x00, 1, 2, 3}}, "neither"},
+		{"mpi too big", NewSection{Name: GKHSection, Type: elf.SHT_PROGBITS, Data: append([]byte{0x40, 0x01}, bytes.Repeat([]byte{1}, 2049)...)}, "neither"},
+		{"truncated signature packet", NewSection{Name: GKHSection, Type: elf.SHT_PROGBITS, Data: []byte{0x89, 0x01, 0x00, 4}}, "exceeds"},
+		{"truncated session key packet", NewSection{Name: GKHSection, Type: elf.SHT_PROGBITS, Data: []byte{0x85, 0x01, 0x00, 3}}, "exceeds"},
+		{"nobits", NewSection{Name: GKHSection, Type: elf.SHT_NOBITS}, "NOBITS"},
+	}
+	ring := loadRing(t, "rsa2048.crt")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := Add(formats.NewModule("", in), tt.sec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := formats.NewModule("bad.ko", b)
+			if !(GKH2004{}).Detect(m) {
+				t.Fatal("not detected")
+			}
+			_, err = GKH2004{}.Parse(m)
+			var fe *formats.FormatError
+			if !errors.As(err, &fe) || fe.Format != GKHID || fe.Path != "bad.ko" || !strings.Contains(fe.Error(), tt.msg) {
+				t.Fatalf("Parse: %v", err)
+			}
+			f, _ := NewFile(m)
+			s := f.Section(GKHSection)
+			if fe.Off != int64(s.Offset) && fe.Off != s.HeaderOff && fe.Off != int64(s.Offset)+1 {
+				t.Errorf("offset %d, section data at %d, header at %d", fe.Off, s.Offset, s.HeaderOff)
+			}
+			v := GKH2004{}.Verify(m, ring, formats.Policy{})
+			if v.Outcome != formats.Corrupt || v.Permissive != formats.ErrnoEPERM {
+				t.Errorf("verdict %s", v)
+			}
+			if back, err := (GKH2004{}).Strip(m); err != nil || !bytes.Equal(back, in) {
+				t.Errorf("Strip: %v", err)
+			}
+		})
+	}
+}
