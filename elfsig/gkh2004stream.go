@@ -19,7 +19,9 @@ const (
 	// GKHKernelRule is kernel/module-sig.c: every section i = 1 … e_shnum−1 in header order
 	// whose name contains "text" or "data" and not ".rel.", with no type, flag or size test;
 	// sh_size bytes at sh_offset each (for a NOBITS section, whatever the file holds there).
-	// ".rela.text" is included: the 64-bit .rela. quirk.
+	// ".rela.text" is included: the 64-bit .rela. quirk. A plain ".bss" is not (its name has
+	// neither substring, whatever FORMATS.md's table suggests); only a NOBITS section named
+	// with "text" or "data" has its file bytes hashed.
 	GKHKernelRule GKHRule = iota
 	// GKHLibbfdRule is the signer, security/rsa/userspace/mod.c over libbfd: the sections
 	// libbfd lists, in file order, that have contents (not NOBITS), a non-zero size and a name
