@@ -49,5 +49,14 @@ fuzz:
 bench: build
 	./bench/run.sh
 
+# man writes the man page generated from the command line; completion prints how to enable
+# tab completion (also: `kmodsig completion -c bash|zsh|fish`).
+man: build
+	./$(BIN) --man > bin/kmodsig.1
+	@echo "man -l bin/kmodsig.1"
+
+completion: build
+	./$(BIN) completion
+
 clean:
 	rm -rf bin

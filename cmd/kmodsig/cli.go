@@ -2,6 +2,8 @@ package main
 
 import (
 	"github.com/alecthomas/kong"
+	mangokong "github.com/alecthomas/mango-kong"
+	kongcompletion "github.com/jotaen/kong-completion"
 )
 
 // CLI is the command line (DESIGN.md "The command line").
@@ -16,5 +18,8 @@ type CLI struct {
 	Formats FormatsCmd `cmd:"" help:"List the supported formats."`
 	Demo    DemoCmd    `cmd:"" help:"Sign the embedded sample module in every format, convert across every pair, verify each."`
 
-	Version kong.VersionFlag `help:"Print the version."`
+	Completion kongcompletion.Completion `cmd:"" help:"Print the shell code that enables tab completion (bash, zsh, fish)."`
+
+	Version kong.VersionFlag  `help:"Print the version."`
+	Man     mangokong.ManFlag `help:"Write the man page (troff) to standard output."`
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/alecthomas/kong"
+	kongcompletion "github.com/jotaen/kong-completion"
 )
 
 // Exit codes (DESIGN.md).
@@ -64,6 +65,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: error: %v\n", programName, err)
 		return exitUsage
+	}
+	kongcompletion.Register(parser) // answers the shell's completion requests, then exits
+	if exit >= 0 {
+		return exit
 	}
 	ctx, err := parser.Parse(args)
 	if exit >= 0 { // --help or --version
