@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,7 +29,7 @@ type Options struct {
 	InPlace    bool
 	Jobs       int // workers; <= 0 means runtime.NumCPU()
 	DryRun     bool
-	Resume     bool // skip outputs that already are in the target format and verify with Key
+	Resume     bool // skip outputs that already are in the target format and verify with Key; remove temporary files an interrupted run left beside them
 	// OnDone is called after each file (from worker goroutines, serialised).
 	OnDone func(FileResult)
 }
@@ -225,9 +226,14 @@ func prepareOne(in Input, o Options) (FileResult, *pendingWrite) {
 	if err != nil {
 		return fail(err)
 	}
-	if o.Resume && alreadyConverted(r.Output, d, o.Key) {
-		r.Outcome = Skipped
-		return r, nil
+	if o.Resume {
+		// A run killed between creating and renaming its temporary file leaves it behind
+		// (the module itself is intact); resuming means that run is gone, so remove them.
+		removeStaleTemps(r.Output)
+		if alreadyConverted(r.Output, d, o.Key) {
+			r.Outcome = Skipped
+			return r, nil
+		}
 	}
 	f, err := Open(in.Path)
 	if err != nil {
@@ -268,6 +274,29 @@ func prepareOne(in Input, o Options) (FileResult, *pendingWrite) {
 		return fail(err)
 	}
 	return r, &pendingWrite{path: r.Output, data: out, mode: f.Mode, mtime: f.ModTime}
+}
+
+// removeStaleTemps removes the temporary files WriteAtomic creates for path
+// (".NAME.kmodsig-*" beside it) that an interrupted run left.
+func removeStaleTemps(path string) {
+	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+globEscape(filepath.Base(path))+".kmodsig-*"))
+	for _, p := range stale {
+		if st, err := os.Lstat(p); err == nil && st.Mode().IsRegular() {
+			os.Remove(p)
+		}
+	}
+}
+
+// globEscape quotes the filepath.Match metacharacters of a file name.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`*?[\`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // alreadyConverted reports whether path exists, is signed in d's format and verifies with k.

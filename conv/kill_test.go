@@ -1,0 +1,173 @@
+package conv
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kmodsig/kmodsig/formats"
+)
+
+// killTree writes n modules (copies of the committed test modules under other names, some
+// signed with another key, some compressed, some mode 0600) under dir and returns, per path,
+// the original bytes and the bytes a pkcs7 conversion with k must produce (signing and
+// compression are deterministic for RSA).
+func killTree(t *testing.T, dir string, n int) (orig, want map[string][]byte, modes map[string]os.FileMode) {
+	k := loadKey(t, "rsa2048.pem")
+	old := loadKey(t, "untrusted-rsa2048.pem")
+	bases := [][]byte{
+		readFile(t, filepath.Join(testdata, "modules", "hello.ko")),
+		readFile(t, filepath.Join(testdata, "modules", "hello2.ko")),
+		readFile(t, filepath.Join(testdata, "elf", "x86_64.ko")),
+		readFile(t, filepath.Join(testdata, "elf", "i386.ko")),
+		readFile(t, filepath.Join(testdata, "elf", "ppc32be.ko")),
+		readFile(t, filepath.Join(testdata, "elf", "s390x.ko")),
+	}
+	orig, want, modes = map[string][]byte{}, map[string][]byte{}, map[string]os.FileMode{}
+	for i := 0; i < n; i++ {
+		mod := bases[i%len(bases)]
+		if i%3 == 1 {
+			res, err := Sign("m", mod, "pkcs7", old, formats.SignOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mod = res.Signed
+		}
+		c := []Compression{None, None, XZ, Zstd}[i%4]
+		res, err := Sign("m", mod, "pkcs7", k, formats.SignOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := Compress(mod, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := Compress(res.Signed, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("d%d", i%7), fmt.Sprintf("mod%03d.ko%s", i, c.Ext()))
+		writeFile(t, p, in)
+		modes[p] = 0o644
+		if i%5 == 0 {
+			modes[p] = 0o600
+		}
+		if err := os.Chmod(p, modes[p]); err != nil {
+			t.Fatal(err)
+		}
+		orig[p], want[p] = in, out
+	}
+	return orig, want, modes
+}
+
+// treeState checks that every module is either its original or its complete conversion
+// (never truncated or partly written) and that the mode survived; it returns how many are
+// converted and how many temporary files lie around.
+func treeState(t *testing.T, dir string, orig, want map[string][]byte, modes map[string]os.FileMode) (converted, temps int) {
+	t.Helper()
+	for p, o := range orig {
+		b := readFile(t, p)
+		switch {
+		case bytes.Equal(b, want[p]):
+			converted++
+		case bytes.Equal(b, o):
+		default:
+			t.Errorf("%s: %d bytes, neither the original (%d) nor the conversion (%d)", p, len(b), len(o), len(want[p]))
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != modes[p] {
+			t.Errorf("%s: mode %v, want %v", p, st.Mode().Perm(), modes[p])
+		}
+	}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.Contains(d.Name(), ".kmodsig-") {
+			temps++
+		}
+		return nil
+	})
+	return converted, temps
+}
+
+// TestConvertKillResume kills `kmodsig convert --in-place` with SIGKILL at several points of a
+// 200-module batch, checks after each kill that every file is either the original or the
+// complete conversion, and finally lets --resume finish: every module converted and verified,
+// no temporary file of the killed runs left.
+func TestConvertKillResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the CLI and runs a 200-module batch several times")
+	}
+	cli := buildCLI(t)
+	dir := t.TempDir()
+	tree := filepath.Join(dir, "tree")
+	const n = 200
+	orig, want, modes := killTree(t, tree, n)
+	key := filepath.Join(testdata, "keys", "rsa2048.pem")
+	args := []string{"convert", "--to", "pkcs7", "--key", key, "--in-place", "--resume", "-j", "2", tree}
+
+	before := 0
+	for _, d := range []time.Duration{30, 100, 250, 450, 700} {
+		d *= time.Millisecond
+		cmd := exec.Command(cli, args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(d)
+		killed := cmd.Process.Signal(syscall.SIGKILL) == nil
+		err := cmd.Wait()
+		conv, temps := treeState(t, tree, orig, want, modes)
+		state := "finished first"
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); killed && ok && ws.Signaled() {
+			state = "killed"
+		} else if err != nil {
+			t.Fatalf("convert: %v\n%s", err, stderr.Bytes())
+		}
+		t.Logf("SIGKILL after %v: %s; %d/%d converted (+%d), %d temporary files left", d, state, conv, n, conv-before, temps)
+		if conv < before {
+			t.Fatalf("converted count went down: %d → %d", before, conv)
+		}
+		before = conv
+		if conv == n {
+			break
+		}
+	}
+	cmd := exec.Command(cli, append(args, "--report", filepath.Join(dir, "report.json"))...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("final --resume: %v\n%s", err, out)
+	}
+	t.Logf("final run: %s", strings.TrimSpace(string(out)))
+	conv, temps := treeState(t, tree, orig, want, modes)
+	if conv != n {
+		t.Fatalf("%d of %d converted after the final --resume", conv, n)
+	}
+	if temps != 0 {
+		t.Errorf("%d temporary files left after the final --resume", temps)
+	}
+	if !strings.Contains(string(out), fmt.Sprintf("%d converted, %d skipped", n-before, before)) {
+		t.Errorf("final run did not skip exactly the %d modules converted before: %s", before, out)
+	}
+	// Every module verifies with kmodsig (the bytes are the expected ones, so this also
+	// holds for the peers the matrix test runs).
+	k := loadKey(t, "rsa2048.pem")
+	for p := range orig {
+		f, err := Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := Verify(f.Module, SelfRing(k), formats.Policy{}, ""); v.Outcome != formats.OK {
+			t.Errorf("%s: %s", p, v.Outcome)
+		}
+		f.Close()
+	}
+}
