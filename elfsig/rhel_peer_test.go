@@ -2,6 +2,7 @@ package elfsig
 
 import (
 	"bytes"
+	"crypto"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/kmodsig/kmodsig/formats"
+	"github.com/kmodsig/kmodsig/gpgsig"
 	"github.com/kmodsig/kmodsig/internal/peers"
 	"github.com/kmodsig/kmodsig/keys"
 )
@@ -469,4 +471,34 @@ func TestRHELDebugDump(t *testing.T) {
 	if _, err := CanonicalStream(formats.NewModule("x", unsigned), "pkcs7"); !errors.Is(err, formats.ErrUnknownFormat) {
 		t.Errorf("pkcs7: %v", err)
 	}
+}
+
+// TestRHELExportToGPG checks `keys export --format rhel5` against gpg: the keyring kmodsig
+// writes for the committed DSA key imports into gpg as a DSA key (algorithm 17) with the key
+// id kmodsig signs with, and a rhel6 signature by that key (SHA-224: the key's subgroup is
+// 224 bits, so gpg wants at least that) verifies with gpg over the canonical stream.
+func TestRHELExportToGPG(t *testing.T) {
+	g := rhNewGPG(t)
+	k := rhKey(t, "dsa1024.key")
+	pub, name, err := (RHEL5{}).ExportKey(k, formats.SignOptions{})
+	if err != nil || name != "kernel.pub" {
+		t.Fatal(name, err)
+	}
+	p := filepath.Join(t.TempDir(), name)
+	os.WriteFile(p, pub, 0o644)
+	g.must("--import", p)
+	id, _ := gpgsig.SigningKeyID(k)
+	cols := string(g.must("--with-colons", "--list-keys"))
+	if !strings.Contains(cols, fmt.Sprintf(":%d:17:%016X:", k.DSA.P.BitLen(), id)) {
+		t.Fatalf("gpg does not list DSA key %016X:\n%s", id, cols)
+	}
+	unsigned := cnReadFixture(t, "../testdata/elf/ppc32be.ko")
+	signed, err := (RHEL6{}).Sign(unsigned, k, formats.SignOptions{Hash: crypto.SHA224})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := formats.NewModule("ppc32be.ko", signed)
+	sig, _ := SignatureBlob(m, RHEL6ID)
+	stream, _ := CanonicalStream(m, RHEL6ID)
+	g.verify(sig, stream)
 }
