@@ -85,7 +85,8 @@ const GKHMaxMPIBits = 16384
 //   - encrypted: the article's `gpg -e -r KEY` of the hex digest line; written as a public-key
 //     encrypted session key packet (tag 1, old-format header, RSA) followed by a
 //     symmetrically encrypted integrity-protected packet (tag 18, AES-128) holding one literal
-//     data packet "module.sha1" (no compression). Random session key, so not deterministic.
+//     data packet "module.sha1" (no compression). Random session key, so not deterministic
+//     unless SignOptions.Deterministic (for vectors).
 //     Verify needs a private key (keys.Ring.Secrets, or a secret key in an OpenPGP keyring):
 //     without one the verdict is unsupported ("encrypted form; private key needed"). Any RFC
 //     4880 message is read (compression, tag 9 without MDC, CAST5, ...).
@@ -402,7 +403,7 @@ func (GKH2004) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([
 		if err != nil {
 			return nil, err
 		}
-		if data, err = gkhEncrypt(k, []byte(hex.EncodeToString(d)+"\n")); err != nil {
+		if data, err = gkhEncrypt(k, []byte(hex.EncodeToString(d)+"\n"), o); err != nil {
 			return nil, fmt.Errorf("gkh2004: %w", err)
 		}
 	}

@@ -466,6 +466,22 @@ func TestGKHEncrypted(t *testing.T) {
 				t.Errorf("without secret key: %s", v)
 			}
 
+			// Deterministic mode (vectors): same bytes twice, still decrypted by gpg.
+			d1, err := GKH2004{}.Sign(in, k, formats.SignOptions{Variant: GKHEncrypted, Deterministic: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d2, _ := GKH2004{}.Sign(in, k, formats.SignOptions{Variant: GKHEncrypted, Deterministic: true})
+			if !bytes.Equal(d1, d2) || bytes.Equal(d1, out) {
+				t.Error("deterministic encryption is not reproducible")
+			}
+			dp := writeTemp(t, "det.ko", d1)
+			detSig := filepath.Join(dir, "det.bin")
+			run(t, tool(t, kind, "objcopy"), "--dump-section", "module_sig="+detSig, dp, filepath.Join(dir, "scratch2"))
+			if plain := g.must("--decrypt", detSig); string(plain) != hex.EncodeToString(sum[:])+"\n" {
+				t.Errorf("gpg --decrypt (deterministic) gave %q", plain)
+			}
+
 			// The article's pipeline, over the libbfd signer's output (MODULE.out).
 			mod := writeTemp(t, "m.ko", in)
 			outFile := g.file("m.ko.out", oracleStream(t, kind, mod, "libbfd"))

@@ -5,10 +5,12 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math/big"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
@@ -49,24 +51,28 @@ func gkhRecipientKey(k *keys.Material) (*packet.PublicKey, error) {
 }
 
 // gkhEncrypt writes the encrypted variant: a public-key encrypted session key packet (tag 1,
-// old-format header as gpg writes it) for k's recipient key, then a symmetrically encrypted
-// integrity-protected data packet (tag 18, AES-128, MDC) holding one binary literal data
-// packet with the plaintext. No compression packet.
-func gkhEncrypt(k *keys.Material, plaintext []byte) ([]byte, error) {
+// version 3, RSA, old-format header as gpg writes it) for k's recipient key, then a
+// symmetrically encrypted integrity-protected data packet (tag 18, AES-128, MDC) holding one
+// binary literal data packet with the plaintext. No compression packet. With o.Deterministic
+// every random input (session key, PKCS#1 v1.5 padding, the cipher's random prefix) comes
+// from a SHA-256 counter stream seeded with the recipient's fingerprint and the plaintext, so
+// test vectors are reproducible; the plaintext is a public digest, so this hides nothing the
+// module does not already show, but it is for vectors only.
+func gkhEncrypt(k *keys.Material, plaintext []byte, o formats.SignOptions) ([]byte, error) {
 	pub, err := gkhRecipientKey(k)
 	if err != nil {
 		return nil, err
 	}
-	cfg := &packet.Config{DefaultCipher: packet.CipherAES128}
+	var rnd io.Reader = rand.Reader
+	if o.Deterministic {
+		rnd = newGKHDetRand(pub.Fingerprint, plaintext)
+	}
+	cfg := &packet.Config{DefaultCipher: packet.CipherAES128, Rand: rnd}
 	key := make([]byte, packet.CipherAES128.KeySize())
-	if _, err := rand.Read(key); err != nil {
+	if _, err := io.ReadFull(rnd, key); err != nil {
 		return nil, err
 	}
-	var pk bytes.Buffer
-	if err := packet.SerializeEncryptedKey(&pk, pub, packet.CipherAES128, key, cfg); err != nil {
-		return nil, fmt.Errorf("openpgp: %w", err)
-	}
-	out, err := gpgsig.OldFormat(pk.Bytes())
+	out, err := gkhPKESK(pub, key, rnd, o.Deterministic)
 	if err != nil {
 		return nil, err
 	}
@@ -86,6 +92,94 @@ func gkhEncrypt(k *keys.Material, plaintext []byte) ([]byte, error) {
 		return nil, err
 	}
 	return append(out, body.Bytes()...), nil
+}
+
+// gkhPKESK writes a version 3 public-key encrypted session key packet (RFC 4880 §5.1) for an
+// RSA key: 03 ‖ key id ‖ algorithm ‖ MPI(c), c the PKCS#1 v1.5 encryption of
+// cipher ‖ session key ‖ checksum. deterministic draws the padding from rnd (Go's
+// rsa.EncryptPKCS1v15 ignores its reader since Go 1.26).
+func gkhPKESK(pub *packet.PublicKey, key []byte, rnd io.Reader, deterministic bool) ([]byte, error) {
+	rk, ok := pub.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: the encrypted variant needs an RSA key", formats.ErrKeyType)
+	}
+	msg := []byte{byte(packet.CipherAES128)}
+	msg = append(msg, key...)
+	var sum uint16
+	for _, c := range key {
+		sum += uint16(c)
+	}
+	msg = binary.BigEndian.AppendUint16(msg, sum)
+	var c []byte
+	if deterministic {
+		kb := (rk.N.BitLen() + 7) / 8
+		if len(msg) > kb-11 {
+			return nil, fmt.Errorf("%w: RSA key too small", formats.ErrKeyType)
+		}
+		em := make([]byte, kb)
+		em[1] = 2
+		ps := em[2 : kb-len(msg)-1]
+		one := make([]byte, 1)
+		for i := range ps {
+			for one[0] == 0 {
+				if _, err := io.ReadFull(rnd, one); err != nil {
+					return nil, err
+				}
+			}
+			ps[i], one[0] = one[0], 0
+		}
+		copy(em[kb-len(msg):], msg)
+		c = new(big.Int).Exp(new(big.Int).SetBytes(em), big.NewInt(int64(rk.E)), rk.N).Bytes()
+	} else {
+		var err error
+		if c, err = rsa.EncryptPKCS1v15(rand.Reader, rk, msg); err != nil {
+			return nil, fmt.Errorf("openpgp: %w", err)
+		}
+	}
+	mpi := new(big.Int).SetBytes(c)
+	body := []byte{3}
+	body = binary.BigEndian.AppendUint64(body, pub.KeyId)
+	body = append(body, byte(pub.PubKeyAlgo))
+	body = binary.BigEndian.AppendUint16(body, uint16(mpi.BitLen()))
+	body = append(body, mpi.Bytes()...)
+	out, err := gpgsig.AppendHeader(nil, gpgsig.TagPKESK, false, 0, len(body))
+	if err != nil {
+		return nil, err
+	}
+	return append(out, body...), nil
+}
+
+// gkhDetRand is the deterministic random stream of gkhEncrypt: SHA-256(seed ‖ be64 counter)
+// blocks.
+type gkhDetRand struct {
+	seed [32]byte
+	ctr  uint64
+	buf  []byte
+}
+
+func newGKHDetRand(fingerprint, plaintext []byte) *gkhDetRand {
+	h := sha256.New()
+	h.Write([]byte("kmodsig gkh2004 deterministic encryption\x00"))
+	h.Write(fingerprint)
+	h.Write(plaintext)
+	r := &gkhDetRand{}
+	copy(r.seed[:], h.Sum(nil))
+	return r
+}
+
+func (r *gkhDetRand) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if len(r.buf) == 0 {
+			b := sha256.Sum256(binary.BigEndian.AppendUint64(append([]byte(nil), r.seed[:]...), r.ctr))
+			r.ctr++
+			r.buf = b[:]
+		}
+		c := copy(p[n:], r.buf)
+		r.buf = r.buf[c:]
+		n += c
+	}
+	return n, nil
 }
 
 // gkhRecipient returns the recipient key id of the first packet when it is a v3 public-key
