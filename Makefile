@@ -9,7 +9,7 @@ IS_ROOT   := $(shell [ "$$(id -u)" = 0 ] && echo 1)
 
 export KMODSIG_CACHE := $(CACHE)
 
-.PHONY: all build demo test peers check unit fuzz bench clean man completion
+.PHONY: all build demo test peers check unit pkcs11 fuzz bench clean man completion
 
 all: build
 
@@ -25,7 +25,7 @@ peers:
 
 # test: the whole suite. As root (CI) every peer is installed first and a missing peer fails
 # the test that needs it instead of skipping it; the Debian corpus and the real kernel run too.
-test: peers check unit fuzz
+test: peers check unit pkcs11 fuzz
 
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -36,6 +36,14 @@ unit:
 	KMODSIG_REQUIRE_PEERS=$(IS_ROOT) KMODSIG_CORPUS=$(or $(KMODSIG_CORPUS),$(IS_ROOT)) \
 	KMODSIG_KERNEL_TEST=$(or $(KMODSIG_KERNEL_TEST),$(IS_ROOT)) \
 	$(GO) test -count=1 -timeout 60m ./...
+
+# pkcs11: the `pkcs11:` URI support (cgo, build tag pkcs11) against a SoftHSM2 token; skipped
+# when cgo is unavailable (the default build needs no cgo).
+pkcs11:
+	@if [ "$$($(GO) env CGO_ENABLED)" = 1 ]; then \
+	  $(GO) vet -tags pkcs11 ./keys/ ./conv/ && \
+	  KMODSIG_REQUIRE_PEERS=$(IS_ROOT) $(GO) test -count=1 -tags pkcs11 -run PKCS11 ./keys/ ./conv/; \
+	else echo "pkcs11: cgo not available, skipped"; fi
 
 # fuzz runs every fuzz target briefly (FUZZTIME each): no panics, round trips hold.
 fuzz:
