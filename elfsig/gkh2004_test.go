@@ -376,6 +376,18 @@ func TestGKHOurOutputWithTools(t *testing.T) {
 					if !strings.Contains(string(lp), "version 4") || !strings.Contains(string(lp), "digest algo 2") {
 						t.Errorf("gpg --list-packets:\n%s", lp)
 					}
+					// Negative oracle: change one byte of .text; gpg and kmodsig both reject.
+					f, _ := NewFile(formats.NewModule("", out))
+					bad := bytes.Clone(out)
+					bad[f.Section(".text").Offset+1] ^= 0x01
+					bp := writeTemp(t, "bad.ko", bad)
+					o, _ = g.run("--status-fd", "1", "--verify", sp, g.file("bad.bin", oracleStream(t, kind, bp, rule)))
+					if !strings.Contains(string(o), "[GNUPG:] BADSIG ") {
+						t.Errorf("gpg accepted a changed .text:\n%s", o)
+					}
+					if v := (GKH2004{}).Verify(formats.NewModule(bp, bad), loadRing(t, "rsa2048.crt"), formats.Policy{}); v.Outcome != formats.BadSignature {
+						t.Errorf("kmodsig on a changed .text: %s", v)
+					}
 				}
 				back, err := GKH2004{}.Strip(formats.NewModule(p, out))
 				if err != nil || !bytes.Equal(back, in) {
