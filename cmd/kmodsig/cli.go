@@ -17,6 +17,7 @@ type CLI struct {
 	Ima     ImaCmd     `cmd:"" help:"IMA signature files (evmctl ima_sign/ima_verify --sigfile compatible)."`
 	Formats FormatsCmd `cmd:"" help:"List the supported formats."`
 	Demo    DemoCmd    `cmd:"" help:"Sign the embedded sample module in every format, convert across every pair, verify each."`
+	Vectors VectorsCmd `cmd:"" help:"Write the deterministic test-vector set (every format, valid and broken, with a Wycheproof-style manifest)."`
 
 	Completion kongcompletion.Completion `cmd:"" help:"Print the shell code that enables tab completion (bash, zsh, fish)."`
 
