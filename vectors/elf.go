@@ -59,7 +59,7 @@ func (g *gen) rhel5() {
 	gr.add(g, vpath("rhel5", "tampered-signature.ko"), flip(signed, g.sigLastByte(signed, elfsig.RHEL5Section), 0x01),
 		expect("last byte of the DSA s value changed", formats.BadSignature, eperm, eperm, "TamperedSignature").hashed(crypto.SHA1).with(bad))
 	other := otherKeyID(dsaKey)
-	unknown := sign(hello, other, formats.SignOptions{})
+	unknown := sign(hello, other, formats.SignOptions{Time: other.Created})
 	otherRing := g.pgpForm("dsa1024-2013", other).Keyring[0]
 	gr.add(g, vpath("rhel5", "unknown-key.ko"), unknown,
 		expect("signed under a key id the kernel does not have ('module signed with unknown public key')", formats.UnknownKey, eperm, eperm, "UnknownKey", "OtherKeyID").hashed(crypto.SHA1).with(Oracle{Tool: gpgTool, Good: true, Key: otherRing}))
@@ -113,7 +113,7 @@ func (g *gen) rhel6() {
 		expect("last byte of the DSA s value changed", formats.BadSignature, rej, rej, "TamperedSignature").hashed(crypto.SHA1).with(bad))
 	other := otherKeyID(dsaKey)
 	otherRing := g.pgpForm("dsa1024-2013", other).Keyring[0]
-	gr.add(g, vpath("rhel6", "unknown-key.ko"), sign(hello, other, formats.SignOptions{}),
+	gr.add(g, vpath("rhel6", "unknown-key.ko"), sign(hello, other, formats.SignOptions{Time: other.Created}),
 		expect("signed under a key id the kernel does not have", formats.UnknownKey, formats.ErrnoENOKEY, formats.ErrnoENOKEY, "UnknownKey", "OtherKeyID").hashed(crypto.SHA1).with(Oracle{Tool: gpgTool, Good: true, Key: otherRing}))
 	gr.add(g, vpath("rhel6", "corrupt-note-type.ko"), func() []byte {
 		s := g.section(signed, elfsig.RHEL6Section)

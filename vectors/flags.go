@@ -42,7 +42,7 @@ var flagNotes = map[string]string{
 	"RawMPI":                "gkh2004: variant rsa, a bare OpenPGP MPI of the RSA signature (reconstruction).",
 	"CrossArch":             "An ELF fixture of another architecture or byte order (i386 ELF32 LE, ppc32be ELF32 BE, s390x ELF64 BE).",
 	"LaterRhel6Hash":        "rhel6: a DSA signature with SHA-256, verified by later RHEL6 updates that take the hash from the packet.",
-	"OtherKeyID":            "The same DSA key under another OpenPGP creation time (2013-01-01), hence another key id the keyring does not have.",
+	"OtherKeyID":            "The same DSA key under another OpenPGP creation time (2013-01-01, also the signature time), hence another key id the keyring does not have.",
 	"DigsigV2":              "digsig2012: a version 2 signature (evmctl -x style header) inside the 2012 module wrapper.",
 	"HashFieldMismatch":     "digsig2012: v1 header says SHA-1 but the file digest is SHA-256, as evmctl -a sha256 wrote before 2013 (00caa1d).",
 	"SignerNameBranch":      "x509: a certificate subject exercising one branch of the kernel's signer-name rule (x509_fabricate_name).",

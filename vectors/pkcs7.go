@@ -69,6 +69,7 @@ func (g *gen) pkcs7() {
 	bad := cms(Oracle{Good: false})
 
 	key := g.certForm("rsa2048", rsa2048)
+	untrustedCert := g.certForm("untrusted-rsa2048", untrusted).Keyring[0]
 	gr := g.group("pkcs7", pkcs7Kernel, key, "sign-file's profile (no attributes, no certificates, issuer+serial unless SKID) and the deviations observed on Linux 6.1 (ORACLES.md 8.5)")
 	for _, h := range []crypto.Hash{crypto.SHA256, crypto.SHA1, crypto.SHA224, crypto.SHA384, crypto.SHA512} {
 		gr.add(g, vpath("pkcs7", "rsa2048-"+formats.HashName(h)+".ko"), g.pkcs7Sign(hello, rsa2048, h, false),
@@ -84,7 +85,7 @@ func (g *gen) pkcs7() {
 	gr.add(g, vpath("pkcs7", "tampered-signature.ko"), flip(signed, len(signed)-41, 0x01),
 		expect("last byte of the RSA signature value changed", formats.BadSignature, errnoEKEYREJECTED, errnoEKEYREJECTED, "TamperedSignature").hashed(crypto.SHA256).with(bad))
 	gr.add(g, vpath("pkcs7", "untrusted-rsa2048-sha256.ko"), g.pkcs7Sign(hello, untrusted, crypto.SHA256, false),
-		expect("signed by a valid key the kernel does not trust", formats.UnknownKey, errnoOK, errnoEKEYREJECTED, "UnknownKey").hashed(crypto.SHA256).with(cms(Oracle{Good: true, Key: "untrusted-rsa2048"})))
+		expect("signed by a valid key the kernel does not trust", formats.UnknownKey, errnoOK, errnoEKEYREJECTED, "UnknownKey").hashed(crypto.SHA256).with(cms(Oracle{Good: true, Key: untrustedCert})))
 
 	payload, c := g.cmsOf(signed)
 	cmsOff := len(payload)
@@ -137,7 +138,7 @@ func (g *gen) pkcs7() {
 	gr.add(g, pkcs7UnsignedModule, hello,
 		expect("unsigned module", formats.Unsigned, errnoOK, errnoENOKEY, "Unsigned").with(Oracle{Why: "no signature to check"}))
 	gr.add(g, vpath("pkcs7", "untrusted-rsa2048-sha256.ko"), g.pkcs7Sign(hello, untrusted, crypto.SHA256, false),
-		expect("signed by a key the kernel does not trust", formats.UnknownKey, errnoOK, errnoENOKEY, "UnknownKey").hashed(crypto.SHA256).with(cms(Oracle{Good: true, Key: "untrusted-rsa2048"})))
+		expect("signed by a key the kernel does not trust", formats.UnknownKey, errnoOK, errnoENOKEY, "UnknownKey").hashed(crypto.SHA256).with(cms(Oracle{Good: true, Key: untrustedCert})))
 	gr.add(g, vpath("pkcs7", "sha256-with-rsa-encryption.ko"), g.withCMS(payload, alt, formats.IDTypePKCS7),
 		expect("sha256WithRSAEncryption: ENOPKG, fatal before the 5.4 rework", formats.Unsupported, errnoENOPKG, errnoENOPKG, "SignatureAlgorithmOID").hashed(crypto.SHA256).with(good))
 
