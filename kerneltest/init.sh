@@ -33,8 +33,8 @@ for m in /mods/*.ko; do
 	mt=-
 	[ $rc -eq 0 ] && mt=$(cat /sys/module/kmodsig_hello/taint 2>/dev/null)
 	echo "RESULT $n rc=$rc modtaint=$mt tainted=$(cat /proc/sys/kernel/tainted) err=$(echo "$err" | tr '\n' ' ')"
-	dmesg -c | sed "s/^/DMESG $n: /"
 	[ $rc -eq 0 ] && rmmod kmodsig_hello
+	dmesg -c | sed "s/^/DMESG $n: /"
 done
 
 echo "UPTIME $(cat /proc/uptime)"

@@ -99,6 +99,8 @@ var variants = []variant{
 	{name: "33-gkh2004", how: "gkh2004 ELF section module_sig, RSA-2048", cmd: []string{"sign", "--format", "gkh2004", "--key", "KEYS/rsa2048.pem", "-o", "OUT", "IN"}, optional: true},
 	{name: "34-rhel5", how: "rhel5 ELF section .module_sig, DSA-1024", cmd: []string{"sign", "--format", "rhel5", "--key", "KEYS/dsa1024.key", "-o", "OUT", "IN"}, optional: true},
 	{name: "35-convert-rhel5-to-pkcs7", how: "kmodsig convert --to pkcs7 of 34, RSA-4096", from: "34-rhel5", cmd: []string{"convert", "--to", "pkcs7", "--key", "KEYS/rsa4096.pem", "--hash", "sha256", "-o", "OUT", "IN"}, optional: true},
+	{name: "36-rsa2048-sha3-256", how: "pkcs7, RSA-2048, SHA3-256 (unknown to the 6.1 PKCS#7 parser)", cmd: pkcs7("rsa2048.pem", "", "sha3-256", "--force"), optional: true},
+	{name: "37-ecdsa-p384-sha3-384", how: "pkcs7, ECDSA P-384, SHA3-384 (unknown to 6.1)", cmd: pkcs7("ecdsa-p384.pem", "", "sha3-384", "--force"), optional: true},
 }
 
 // trailerLen is module_signature (12 bytes) plus the marker (28 bytes).
@@ -210,6 +212,10 @@ func TestKernel(t *testing.T) {
 		}
 	}
 
+	if out := os.Getenv("KMODSIG_KERNEL_OUT"); out != "" {
+		t.Cleanup(func() { h.keep(out) })
+	}
+
 	t0 := time.Now()
 	h.buildKernel()
 	t.Logf("kernel: %s (ready in %s)", h.cache, time.Since(t0).Round(time.Second))
@@ -246,6 +252,32 @@ func TestKernel(t *testing.T) {
 	}
 	h.checkBoots(boots, made)
 	h.compare(made, pred, boots)
+}
+
+// keep copies the variants, the predictions and the serial logs to dir
+// (KMODSIG_KERNEL_OUT), for a person to look at or to refresh testdata/serial-*.log.
+func (h *harness) keep(dir string) {
+	var files []string
+	for _, pat := range []string{"mods/*.ko", "serial-*.log", "predictions.json", "initramfs.list"} {
+		m, _ := filepath.Glob(filepath.Join(h.work, pat))
+		files = append(files, m...)
+	}
+	for _, f := range files {
+		rel, _ := filepath.Rel(h.work, f)
+		dst := filepath.Join(dir, rel)
+		b, err := os.ReadFile(f)
+		if err == nil {
+			err = os.MkdirAll(filepath.Dir(dst), 0o755)
+		}
+		if err == nil {
+			err = os.WriteFile(dst, b, 0o644)
+		}
+		if err != nil {
+			h.t.Errorf("KMODSIG_KERNEL_OUT: %v", err)
+			return
+		}
+	}
+	h.t.Logf("KMODSIG_KERNEL_OUT: %d files kept in %s", len(files), dir)
 }
 
 // run runs a command in dir and returns its standard output; it fails the test on error.
@@ -387,10 +419,11 @@ func (h *harness) makeVariants(unsigned string) (map[string]string, []string) {
 	return files, made
 }
 
-// predict runs `kmodsig verify --json` over every variant with the kernel's certificates.
+// predict runs `kmodsig verify --kernel linux-6.1 --json` over every variant with the kernel's
+// certificates: the prediction for this kernel, whatever era the variant's format belongs to.
 func (h *harness) predict(files map[string]string) map[string]prediction {
 	h.t.Helper()
-	args := []string{"verify", "--json"}
+	args := []string{"verify", "--kernel", "linux-6.1", "--json"}
 	for _, c := range predictionRing {
 		args = append(args, "--keyring", filepath.Join(h.keys, c))
 	}
@@ -410,6 +443,9 @@ func (h *harness) predict(files map[string]string) map[string]prediction {
 	// Exit status 1 means "some file did not verify", which is expected here.
 	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {
 		h.t.Fatalf("kmodsig %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	if err := os.WriteFile(filepath.Join(h.work, "predictions.json"), out, 0o644); err != nil {
+		h.t.Fatal(err)
 	}
 	var list []prediction
 	if err := json.Unmarshal(out, &list); err != nil {
