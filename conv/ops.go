@@ -3,6 +3,7 @@ package conv
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/kmodsig/kmodsig/formats"
 	"github.com/kmodsig/kmodsig/keys"
@@ -48,45 +49,80 @@ func Layers(m formats.Module) []Layer {
 }
 
 // StripAll removes every signature from m and returns the unsigned module and the ids of
-// the formats removed, outermost first.
+// the formats removed, outermost first. Appended signatures are peeled off by narrowing the
+// view of m (no copy per layer); the module is read into memory once, at the end, or by
+// the first section format's Strip.
 func StripAll(m formats.Module) ([]byte, []string, error) {
+	return stripAll(m, nil)
+}
+
+// stripAll is StripAll over m, whose bytes are b when the caller has them in memory (nil
+// otherwise). With b, an unsigned or appended-only module is returned as a subslice of b
+// without copying; its capacity is cut to its length so that appending to it (a driver's
+// Sign) never writes into b.
+func stripAll(m formats.Module, b []byte) ([]byte, []string, error) {
 	var removed []string
-	var cur []byte
 	for i := 0; i < MaxLayers; i++ {
 		d := formats.Detect(m)
 		if d == nil {
 			break
 		}
-		b, err := d.Strip(m)
+		if sig, err := d.Parse(m); err == nil && sig.Offset+sig.Length == m.Size && sig.PayloadLen > 0 && sig.PayloadLen <= sig.Offset {
+			removed = append(removed, d.ID())
+			m = m.Prefix(sig.PayloadLen)
+			if b != nil {
+				b = b[:sig.PayloadLen:sig.PayloadLen]
+			}
+			continue
+		}
+		nb, err := d.Strip(m)
 		if err != nil {
 			return nil, removed, err
 		}
 		removed = append(removed, d.ID())
-		cur = b
-		m = formats.NewModule(m.Name, b)
+		b = nb
+		m = formats.NewModule(m.Name, nb)
 	}
-	if cur == nil {
-		b, err := m.Bytes()
+	if b == nil {
+		nb, err := m.Bytes()
 		if err != nil {
 			return nil, nil, err
 		}
-		cur = b
+		b = nb
 	}
-	return cur, removed, nil
+	return b[:len(b):len(b)], removed, nil
 }
 
 // DefaultUnsignedFormat is the format whose era judges a module that carries no signature
 // at all: a modern kernel (Linux 6.1: Ok with taint when permissive, EKEYREJECTED enforcing).
 const DefaultUnsignedFormat = "pkcs7"
 
+// UnsignedJudge returns the format whose driver models kernel (a Policy.Kernel name such as
+// "linux-6.1", "rhel5", "gkh2004-article"): the era that judges a module with no signature.
+func UnsignedJudge(kernel string) string {
+	switch {
+	case strings.HasPrefix(kernel, "gkh2004"):
+		return "gkh2004"
+	case kernel == "rhel4" || kernel == "rhel5":
+		return "rhel5"
+	case kernel == "rhel6" || strings.HasPrefix(kernel, "fedora2012"):
+		return "rhel6"
+	case strings.HasPrefix(kernel, "howells-2012"):
+		return "gpg2012"
+	case strings.HasPrefix(kernel, "modsig-rfc"):
+		return "digsig2012"
+	}
+	return DefaultUnsignedFormat // "", "linux-X.Y": the pkcs7 driver models every mainline kernel
+}
+
 // Verify checks m's outermost signature against ring. An unsigned module is judged by the
-// era of policyFormat if set, else DefaultUnsignedFormat.
+// era of policyFormat if set, else by the era of p.Kernel (UnsignedJudge).
 func Verify(m formats.Module, ring *keys.Ring, p formats.Policy, policyFormat string) formats.Verdict {
 	d := formats.Detect(m)
 	if d == nil {
 		id := policyFormat
 		if id == "" {
-			id = DefaultUnsignedFormat
+			id = UnsignedJudge(p.Kernel)
 		}
 		ud, err := formats.Lookup(id)
 		if err != nil {
@@ -118,7 +154,7 @@ func Sign(name string, module []byte, id string, k *keys.Material, o formats.Sig
 	if err != nil {
 		return nil, err
 	}
-	unsigned, removed, err := StripAll(formats.NewModule(name, module))
+	unsigned, removed, err := stripAll(formats.NewModule(name, module), module)
 	if err != nil {
 		return nil, err
 	}
