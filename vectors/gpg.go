@@ -75,6 +75,8 @@ func (g *gen) gpg2012() {
 	}
 	gr.add(g, vpath("gpg2012", "rsa2048-md5.ko"), sign(rsa2048, crypto.MD5, true),
 		expect("MD5: the Howells parser accepts it (written only with --force)", formats.OK, errnoOK, errnoOK, "Md5").hashed(crypto.MD5).with(good))
+	gr.add(g, vpath("gpg2012", "rsa2048-rmd160.ko"), gpgTrailerSig(hello, g.gpgSig(hello, rsa2048, crypto.RIPEMD160, SigningTime, nil)),
+		expect("RIPEMD-160 (OpenPGP hash id 3): the Howells parser accepts it; kmodsig does not write it, so it is built from the packet codec", formats.OK, errnoOK, errnoOK, "Ripemd160").hashed(crypto.RIPEMD160).with(good))
 	signed := sign(rsa2048, crypto.SHA1, false)
 	sigEnd := len(signed) - 35
 	L := len(signed) - len(hello) - 35

@@ -2,9 +2,11 @@ package vectors
 
 import (
 	"crypto"
+	"crypto/rsa"
 	"encoding/asn1"
 	"encoding/binary"
 	"fmt"
+	"math/big"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -110,6 +112,8 @@ func (g *gen) pkcs7() {
 	g.check(err, "CMS")
 	gr.add(g, vpath("pkcs7", "sha256-with-rsa-encryption.ko"), g.withCMS(payload, alt, formats.IDTypePKCS7),
 		expect("signatureAlgorithm sha256WithRSAEncryption instead of rsaEncryption: Linux 6.1 reports unsupported pkey algo (ENOPKG, forgiven when permissive)", formats.Unsupported, errnoOK, errnoEKEYREJECTED, "SignatureAlgorithmOID").hashed(crypto.SHA256).with(good))
+	gr.add(g, vpath("pkcs7", "rsassa-pss.ko"), g.withCMS(payload, g.cmsPSS(rsa2048, payload), formats.IDTypePKCS7),
+		expect("RSASSA-PSS (SHA-256, MGF1, salt length 0): Linux 6.1 does not know the OID (ENOPKG, forgiven when permissive)", formats.Unsupported, errnoOK, errnoEKEYREJECTED, "SignatureAlgorithmOID").hashed(crypto.SHA256).with(good))
 	gr.add(g, vpath("pkcs7", "cms-in-idtype1-block.ko"), g.withCMS(payload, c, formats.IDTypeX509),
 		expect("a good CMS in an id_type 1 (x509) block: 'not signed with expected PKCS#7 message'", formats.Unsupported, errnoOK, errnoEKEYREJECTED, "WrongIDType").hashed(crypto.SHA256).with(good))
 	sd, err = pkcs7sig.ParseCMS(c)
@@ -216,4 +220,72 @@ func (g *gen) cmsSignedAttrs(k *keys.Material, payload []byte) []byte {
 	b, err := sd.Marshal()
 	g.check(err, "CMS")
 	return b
+}
+
+var (
+	oidRSAPSS = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}
+	oidMGF1   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 8}
+	oidSHA256 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
+)
+
+// cmsPSS returns sign-file's CMS for payload but signed with RSASSA-PSS (SHA-256, MGF1
+// SHA-256, salt length 0 so that it is deterministic), as `openssl cms -keyopt
+// rsa_padding_mode:pss` writes it apart from the salt.
+func (g *gen) cmsPSS(k *keys.Material, payload []byte) []byte {
+	priv, ok := k.Signer.(*rsa.PrivateKey)
+	if !ok {
+		g.fail("PSS needs an RSA key")
+	}
+	c, err := k.Certificate()
+	g.check(err, "certificate")
+	h := crypto.SHA256
+	mHash := sha(h, payload)
+	emBits := priv.N.BitLen() - 1
+	emLen := (emBits + 7) / 8
+	hLen := h.Size()
+	H := sha(h, append(make([]byte, 8), mHash...)) // M' = 8 zero bytes ‖ mHash ‖ empty salt
+	db := make([]byte, emLen-hLen-1)               // PS (zeros) ‖ 01 ‖ empty salt
+	db[len(db)-1] = 0x01
+	for i, m := range mgf1(h, H, len(db)) {
+		db[i] ^= m
+	}
+	db[0] &= 0xff >> (8*emLen - emBits)
+	em := append(append(db, H...), 0xbc)
+	sig := new(big.Int).Exp(new(big.Int).SetBytes(em), priv.D, priv.N).FillBytes(make([]byte, priv.Size()))
+	g.check(rsa.VerifyPSS(&priv.PublicKey, h, mHash, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}), "PSS self-check")
+	sha256Alg := func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1ObjectIdentifier(oidSHA256)
+			b.AddASN1NULL()
+		})
+	}
+	var params cryptobyte.Builder
+	params.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), sha256Alg)
+		b.AddASN1(cbasn1.Tag(1).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1ObjectIdentifier(oidMGF1)
+				sha256Alg(b)
+			})
+		})
+		b.AddASN1(cbasn1.Tag(2).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) { b.AddASN1Int64(0) })
+	})
+	sd, err := pkcs7sig.NewSignedData(c, h, false, sig)
+	g.check(err, "CMS")
+	sd.SignerInfos[0].SignatureAlgorithm = pkcs7sig.AlgorithmIdentifier{Algorithm: oidRSAPSS, Parameters: params.BytesOrPanic()}
+	b, err := sd.Marshal()
+	g.check(err, "CMS")
+	return b
+}
+
+// mgf1 is MGF1 (RFC 8017 B.2.1) with hash h.
+func mgf1(h crypto.Hash, seed []byte, n int) []byte {
+	var out []byte
+	for c := uint32(0); len(out) < n; c++ {
+		w := h.New()
+		w.Write(seed)
+		w.Write([]byte{byte(c >> 24), byte(c >> 16), byte(c >> 8), byte(c)})
+		out = w.Sum(out)
+	}
+	return out[:n]
 }

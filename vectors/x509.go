@@ -63,6 +63,8 @@ func (g *gen) x509() {
 	}
 	gr.add(g, vpath("x509", "rsa2048-md5.ko"), sign(rsa2048, crypto.MD5, true),
 		expect("MD5: the 3.7 kernel had the template, no signer tool offered it", formats.OK, errnoOK, errnoOK, "Md5").hashed(crypto.MD5).with(good))
+	gr.add(g, vpath("x509", "rsa2048-rmd160.ko"), sign(rsa2048, crypto.RIPEMD160, true),
+		expect("RIPEMD-160: the 3.7 kernel had the template, no signer tool offered it", formats.OK, errnoOK, errnoOK, "Ripemd160").hashed(crypto.RIPEMD160).with(good))
 	signed := sign(rsa2048, crypto.SHA256, false)
 	gr.add(g, "common/unsigned-hello.ko", hello,
 		expect("unsigned module: only ENOKEY is forgiven when not enforcing (tainted)", formats.Unsigned, errnoOK, errnoENOKEY, "Unsigned").with(Oracle{Why: "no signature to check"}))
