@@ -46,6 +46,7 @@ var flagNotes = map[string]string{
 	"DigsigV2":              "digsig2012: a version 2 signature (evmctl -x style header) inside the 2012 module wrapper.",
 	"HashFieldMismatch":     "digsig2012: v1 header says SHA-1 but the file digest is SHA-256, as evmctl -a sha256 wrote before 2013 (00caa1d).",
 	"SignerNameBranch":      "x509: a certificate subject exercising one branch of the kernel's signer-name rule (x509_fabricate_name).",
+	"Rc1Layout":             "x509: the Linux 3.7-rc1 layout (payload, marker, signer, key_id, signature, block), which kmodsig reads and never writes.",
 	"ModernKernel":          "The artifact judged by a later kernel that no longer knows its format.",
 	"EarlyKernel":           "The artifact judged by the earlier release of the same code.",
 }

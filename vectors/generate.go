@@ -301,6 +301,11 @@ func (g *gen) pgpForm(name string, k *keys.Material) Key {
 	ki := keyInfo(name, k)
 	ki.KeyID = fmt.Sprintf("%016X", id)
 	ki.Keyring = []string{g.put("keys/"+name+".gpg", b)}
+	if k.DSA != nil {
+		// The RHEL kernels compiled in exactly this keyring (the drivers' own export
+		// re-signs the self-certification with a random DSA nonce).
+		ki.Export = ki.Keyring[0]
+	}
 	return ki
 }
 

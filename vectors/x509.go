@@ -88,6 +88,11 @@ func (g *gen) x509() {
 	gr.add(g, vpath("x509", "hash-md4.ko"), block(signed, func(b []byte) { b[1] = 0 }),
 		expect("module_signature hash 0 (md4): named by the kernel, but RSA has no DigestInfo template for it (ENOTSUPP)", formats.Unsupported, formats.ErrnoENOTSUPP, formats.ErrnoENOTSUPP, "UnsupportedHash").with(Oracle{Why: "the block is not signed; the RSA value itself is good"}))
 
+	gr = g.group("x509", "linux-3.7-rc1", key, "the 3.7-rc1 pre-release layout: payload, marker, then signer, key_id, signature and block (read only)")
+	rc1 := append(append(append([]byte(nil), signed[:t.PayloadLen]...), formats.Marker...), signed[t.PayloadLen:len(signed)-len(formats.Marker)]...)
+	gr.add(g, vpath("x509", "rc1-layout.ko"), rc1,
+		expect("x509/rsa2048-sha256.ko rearranged as 3.7-rc1's sign-file wrote it: the kernel splits at the first marker", formats.OK, errnoOK, errnoOK, "Rc1Layout").hashed(crypto.SHA256).with(Oracle{Why: "the same RSA value as x509/rsa2048-sha256.ko, checked there"}))
+
 	gr = g.group("x509", "linux-6.1", key, "the 3.7 trailer fed to Linux 6.1, which wants PKCS#7")
 	gr.add(g, vpath("x509", "rsa2048-sha256.ko"), signed,
 		expect("'module: not signed with expected PKCS#7 message': ENOPKG, forgiven when permissive", formats.Unsupported, errnoOK, errnoEKEYREJECTED, "ModernKernel", "WrongIDType").hashed(crypto.SHA256).with(good))
