@@ -173,7 +173,7 @@ func (g *gen) gkh2004() {
 	gr.add(g, vpath("gkh2004", "i386-detached-sha1.ko"), sign(g.module("i386"), rsa2048, ""),
 		expect("i386 (REL): .rel.text is excluded by both rules", formats.OK, errnoOK, errnoOK, "RelText", "CrossArch").hashed(crypto.SHA1).with(good))
 	gr.add(g, vpath("gkh2004", "rsa-mpi.ko"), sign(hello, rsa2048, "rsa"),
-		expect("variant rsa: the raw RSA MPI of the SHA-1 DigestInfo (reconstruction)", formats.OK, errnoOK, errnoOK, "RawMPI").hashed(crypto.SHA1).with(Oracle{Why: "no OpenPGP packet; raw RSA checked by our verifier only"}))
+		expect("variant rsa: the raw RSA MPI of the SHA-1 DigestInfo (reconstruction)", formats.OK, errnoOK, errnoOK, "RawMPI").hashed(crypto.SHA1).with(Oracle{Tool: opensslDgst, Good: true, Key: g.certForm("rsa2048", rsa2048).Keyring[0]}))
 	gr.add(g, "common/unsigned-hello.ko", hello,
 		expect("unsigned module: the tree loads it, the article's kernel refuses it", formats.Unsigned, errnoOK, eperm, "Unsigned").with(Oracle{Why: "no signature to check"}))
 	gr.add(g, vpath("gkh2004", "tampered-text.ko"), func() []byte {

@@ -2,6 +2,7 @@ package vectors
 
 import (
 	"bytes"
+	"crypto/rsa"
 	"crypto/x509"
 	"debug/elf"
 	"encoding/binary"
@@ -64,12 +65,19 @@ func TestOracles(t *testing.T) {
 			cert := certPEM(t, s, keyFiles, w)
 			ok, out = run(t, w, need("openssl"), payload, sig, "cms", "-verify", "-binary", "-inform", "DER", "-in", "SIG", "-content", "PAYLOAD", "-certfile", cert, "-noverify", "-out", os.DevNull)
 		case opensslDgst:
-			payload, sig := carveModSig(t, art, tc)
-			if len(sig) < 2 || int(binary.BigEndian.Uint16(sig)) != len(sig)-2 {
-				t.Fatalf("tc %d: x509 signature part is not a byte-count MPI", tc.TcID)
-			}
+			var payload, raw []byte
 			pub := pubPEM(t, s, keyFiles, w)
-			ok, out = run(t, w, need("openssl"), payload, sig[2:], "dgst", "-"+tc.Hash, "-verify", pub, "-signature", "SIG", "PAYLOAD")
+			if g.Format == "gkh2004" {
+				payload, raw = carveGKHRSA(t, art, certOf(t, s, keyFiles), tc)
+			} else {
+				var sig []byte
+				payload, sig = carveModSig(t, art, tc)
+				if len(sig) < 2 || int(binary.BigEndian.Uint16(sig)) != len(sig)-2 {
+					t.Fatalf("tc %d: x509 signature part is not a byte-count MPI", tc.TcID)
+				}
+				raw = sig[2:]
+			}
+			ok, out = run(t, w, need("openssl"), payload, raw, "dgst", "-"+tc.Hash, "-verify", pub, "-signature", "SIG", "PAYLOAD")
 		case gpgTool:
 			if gnupgHome == "" {
 				gnupgHome = filepath.Join(dir, "gnupg")
@@ -290,4 +298,29 @@ func pubPEM(t *testing.T, s *Set, files []string, w string) string {
 	p := filepath.Join(w, "pub.pem")
 	writeFile(t, p, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 	return p
+}
+
+// carveGKHRSA returns the kernel-rule stream and the RSA value of a gkh2004 variant rsa
+// section (be16 bit count ‖ magnitude), left-padded to the modulus length.
+func carveGKHRSA(t *testing.T, b []byte, c *x509.Certificate, tc *Test) (payload, sig []byte) {
+	t.Helper()
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := f.Section(elfsig.GKHSection)
+	if sec == nil {
+		t.Fatalf("tc %d: no module_sig", tc.TcID)
+	}
+	data, err := sec.Data()
+	if err != nil || len(data) < 2 || (int(binary.BigEndian.Uint16(data))+7)/8 != len(data)-2 {
+		t.Fatalf("tc %d: module_sig is not one MPI (%v)", tc.TcID, err)
+	}
+	k := (c.PublicKey.(*rsa.PublicKey).N.BitLen() + 7) / 8
+	if len(data)-2 > k {
+		t.Fatalf("tc %d: MPI longer than the modulus", tc.TcID)
+	}
+	sig = make([]byte, k)
+	copy(sig[k-(len(data)-2):], data[2:])
+	return gkhStream(b, f, false), sig
 }
