@@ -7,6 +7,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -275,11 +276,13 @@ func keyInfo(name string, k *keys.Material) Key {
 	return ki
 }
 
-// certForm writes k's DER certificate as keys/NAME.der and returns the group key.
+// certForm writes k's DER certificate as keys/NAME.der and returns the group key (key id:
+// the certificate's SKID in hex).
 func (g *gen) certForm(name string, k *keys.Material) Key {
 	c, err := k.Certificate()
 	g.check(err, "certificate "+name)
 	ki := keyInfo(name, k)
+	ki.KeyID = hex.EncodeToString(c.SubjectKeyId)
 	p := g.put("keys/"+name+".der", c.Raw)
 	ki.Keyring = []string{p}
 	ki.Export = p

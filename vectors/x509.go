@@ -124,12 +124,18 @@ func (g *gen) x509() {
 
 	k4 := g.key("rsa4096")
 	key4 := g.certForm("rsa4096", k4)
+	c4, err := k4.Certificate()
+	g.check(err, "certificate")
+	key4.KeyID = keys.Description(c4)
 	gr = g.group("x509", kernel, key4, "RSA-4096")
 	gr.add(g, vpath("x509", "rsa4096-sha512.ko"), sign(k4, crypto.SHA512, false),
 		expect("RSA-4096 sha512", formats.OK, errnoOK, errnoOK).hashed(crypto.SHA512).with(good))
 
 	ke := g.key("expired-rsa2048")
 	keye := g.certForm("expired-rsa2048", ke)
+	ce, err := ke.Certificate()
+	g.check(err, "certificate")
+	keye.KeyID = keys.Description(ce)
 	gr = g.group("x509", kernel, keye, "a certificate whose validity ended in 2001: the 3.7 loader refused to load it, so its key is never found")
 	gr.add(g, vpath("x509", "expired-rsa2048-sha256.ko"), sign(ke, crypto.SHA256, false),
 		expect("signed with the expired certificate's key", formats.Expired, errnoOK, errnoENOKEY, "ExpiredCertificate").hashed(crypto.SHA256).with(good))
