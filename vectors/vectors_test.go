@@ -225,8 +225,8 @@ func TestVerdicts(t *testing.T) {
 // detectionGaps are vectors that formats.Detect does not attribute to their format, with
 // what it says instead. FORMATS.md "Detection" step 2 wants a MAGIC30 trailer that neither
 // gpg2012 nor digsig2012 confirms reported as corrupt; today no driver claims it, so
-// `kmodsig verify` sees an unsigned module (conv.Verify given the era still models the
-// kernel's answer, which is what the manifest records).
+// `kmodsig verify` gives the right answer only when --kernel names the era (conv.Verify
+// then judges the undetected module by that era, which is what the manifest records).
 var detectionGaps = map[string]string{
 	"gpg2012/corrupt-length-plus1.ko": "none",
 	"gpg2012/corrupt-length-huge.ko":  "none",

@@ -47,9 +47,8 @@ func TestVectorsCommand(t *testing.T) {
 }
 
 // TestVerifyVectors runs `kmodsig verify --json --kernel K --keyring ...` on every committed
-// vector and compares outcome, permissive and enforcing with the manifest. The command judges
-// a module without any signature by today's era (pkcs7), so unsigned vectors of the older
-// eras are checked by the vectors package (conv.Verify with the era) instead.
+// vector and compares outcome, permissive and enforcing with the manifest. An unsigned
+// module is judged by the era that --kernel names.
 func TestVerifyVectors(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(committedVectors, vectors.ManifestFile))
 	if err != nil {
@@ -59,13 +58,9 @@ func TestVerifyVectors(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	checked, skipped := 0, 0
+	checked := 0
 	for _, gt := range m.Tests() {
 		g, tc := gt.Group, gt.Test
-		if tc.Outcome == "unsigned" && g.Format != "pkcs7" {
-			skipped++
-			continue
-		}
 		args := []string{"verify", "--json", "--kernel", g.Kernel}
 		for _, k := range g.Key.Keyring {
 			args = append(args, "--keyring", filepath.Join(committedVectors, k))
@@ -80,12 +75,6 @@ func TestVerifyVectors(t *testing.T) {
 		}
 		r := res[0]
 		if r.Outcome != tc.Outcome || r.Permissive != tc.Permissive || r.Enforcing != tc.Enforcing {
-			if tc.File == "gpg2012/corrupt-length-plus1.ko" || tc.File == "gpg2012/corrupt-length-huge.ko" {
-				// Known detection gap (see vectors.detectionGaps): no driver claims a
-				// MAGIC30 trailer neither gpg2012 nor digsig2012 confirms.
-				t.Logf("tc %d %s: known detection gap: verify says %s %s %s", tc.TcID, tc.File, r.Outcome, r.Permissive, r.Enforcing)
-				continue
-			}
 			t.Errorf("tc %d %s [%s %s]: verify says %s %s %s, manifest %s %s %s (%s)", tc.TcID, tc.File, g.Format, g.Kernel,
 				r.Outcome, r.Permissive, r.Enforcing, tc.Outcome, tc.Permissive, tc.Enforcing, r.Reason)
 		}
@@ -98,5 +87,5 @@ func TestVerifyVectors(t *testing.T) {
 		}
 		checked++
 	}
-	t.Logf("kmodsig verify checked %d vectors; %d unsigned vectors of older eras left to package vectors", checked, skipped)
+	t.Logf("kmodsig verify checked %d vectors", checked)
 }
