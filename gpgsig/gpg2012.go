@@ -113,24 +113,14 @@ func readSig(m formats.Module, t *trailer) (*Sig, []byte, error) {
 // 8a or c2) at −35−L whose own length is exactly L. A digsig2012 trailer (binary be16 length)
 // never matches.
 func (Driver) Detect(m formats.Module) bool {
-	t, err := locate(m)
-	if err != nil {
-		return false
-	}
-	hdr, err := m.ReadAt(ID, t.sigOff, min(t.sigLen, 6))
-	if err != nil {
-		return false
-	}
-	switch hdr[0] {
-	case 0x88, 0x89, 0x8a, 0xc2:
-	default:
-		return false
-	}
-	// The header alone says how long the packet is; pad so ReadPacket can check the body fits.
-	probe := make([]byte, t.sigLen)
-	copy(probe, hdr)
-	p, n, err := ReadPacket(probe)
-	return err == nil && p.Tag == TagSignature && int64(n) == t.sigLen
+	// FORMATS.md Detection step 2: MAGIC30 at the end, and before it five bytes of text (the
+	// `%-5s` length field). digsig2012 claims the trailers whose byte at -32 could start a
+	// binary be16 length (below 0x20), which is never text, so the two claims are disjoint.
+	// A text field that does not parse, or a length that does not frame exactly one OpenPGP
+	// signature packet, is still ours: Parse and Verify report it as a corrupt gpg2012 trailer
+	// (what a Howells kernel rejected), not as an unsigned module.
+	l := formats.ReadMagic30Length(m)
+	return l != nil && l.Off35 >= 0 && textLengthField(m, l.Off35)
 }
 
 // Parse reports what the signature claims: key id (modinfo's sig_key), hash, algorithm and
@@ -393,4 +383,19 @@ func algoName(a byte) string {
 		return "dsa"
 	}
 	return fmt.Sprintf("openpgp-algo(%d)", a)
+}
+
+// textLengthField reports whether the five bytes at off are printable ASCII: the shape of the
+// `%-5s` length field, even when it does not parse.
+func textLengthField(m formats.Module, off int64) bool {
+	b, err := m.ReadAt(ID, off, 5)
+	if err != nil {
+		return false
+	}
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
 }

@@ -209,27 +209,10 @@ func TestVerdicts(t *testing.T) {
 		} else if contains(tc.Flags, "WrongIDType") {
 			wantID = "x509"
 		}
-		if gap, ok := detectionGaps[tc.File]; ok {
-			if id == gap {
-				t.Logf("tc %d %s: known detection gap: detected as %s, not %s; `kmodsig verify` without the era judges it as that", tc.TcID, tc.File, id, wantID)
-				continue
-			}
-			t.Errorf("tc %d %s: detection gap fixed (now %s): remove it from detectionGaps", tc.TcID, tc.File, id)
-		}
 		if id != wantID {
 			t.Errorf("tc %d %s: detected as %s, want %s", tc.TcID, tc.File, id, wantID)
 		}
 	}
-}
-
-// detectionGaps are vectors that formats.Detect does not attribute to their format, with
-// what it says instead. FORMATS.md "Detection" step 2 wants a MAGIC30 trailer that neither
-// gpg2012 nor digsig2012 confirms reported as corrupt; today no driver claims it, so
-// `kmodsig verify` gives the right answer only when --kernel names the era (conv.Verify
-// then judges the undetected module by that era, which is what the manifest records).
-var detectionGaps = map[string]string{
-	"gpg2012/corrupt-length-plus1.ko": "none",
-	"gpg2012/corrupt-length-huge.ko":  "none",
 }
 
 // groupRing loads a group's keyring files from the set.
