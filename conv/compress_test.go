@@ -3,12 +3,16 @@ package conv
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"hash/crc32"
 	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,6 +75,20 @@ func toolOut(t *testing.T, stdin []byte, argv ...string) []byte {
 	return out
 }
 
+// realCompress compresses data with the real tool the way kbuild does, on a file (so that
+// zstd records the content size in the frame header).
+func realCompress(t *testing.T, tools map[Compression][]string, c Compression, data []byte) []byte {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "m.ko")
+	writeFile(t, p, data)
+	argv := append(append([]string(nil), tools[c]...), p)
+	out, err := exec.Command(argv[0], argv[1:]...).Output()
+	if err != nil {
+		t.Fatalf("%v: %v", argv, err)
+	}
+	return out
+}
+
 // makeCompressedTree writes compressedTree under dir: each module signed as listed (with the
 // untrusted key, so the conversion has to replace it) and compressed by the real tool.
 func makeCompressedTree(t *testing.T, dir string) map[string][]byte {
@@ -88,7 +106,7 @@ func makeCompressedTree(t *testing.T, dir string) map[string][]byte {
 			b = res.Signed
 		}
 		if c := compressionOf(in.rel); c != None {
-			b = toolOut(t, b, tools[c]...)
+			b = realCompress(t, tools, c, b)
 		}
 		writeFile(t, filepath.Join(dir, in.rel), b)
 	}
@@ -247,4 +265,111 @@ func TestConvertCompressedTree(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "report.json")); err != nil {
 		t.Error(err)
 	}
+}
+
+// TestDecompressSizeHint: the size each container records (zstd frame header, xz index,
+// gzip ISIZE) is read right from files made by the real tools and by Compress, so Decompress
+// allocates the module once; a lying record stays a bounded hint and the data still decides.
+func TestDecompressSizeHint(t *testing.T) {
+	tools := compressTools(t)
+	mod := helloKO(t)
+	for _, c := range []Compression{XZ, Zstd, Gzip} {
+		ours, err := Compress(mod, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs := realCompress(t, tools, c, mod)
+		for name, b := range map[string][]byte{"Compress": ours, "tool": theirs} {
+			if got := sizeHint(b, c); got != len(mod) {
+				t.Errorf("%s %s: size hint %d, want %d", c, name, got, len(mod))
+			}
+			out, err := Decompress(b, c)
+			if err != nil || !bytes.Equal(out, mod) {
+				t.Errorf("%s %s: Decompress: %v", c, name, err)
+			}
+		}
+	}
+	// xz stream padding after the footer (allowed by the format) is skipped.
+	padded := append(realCompress(t, tools, XZ, mod), 0, 0, 0, 0)
+	if got := sizeHint(padded, XZ); got != len(mod) {
+		t.Errorf("padded xz: size hint %d", got)
+	}
+	if out, err := Decompress(padded, XZ); err != nil || !bytes.Equal(out, mod) {
+		t.Errorf("padded xz: %v", err)
+	}
+	// Two xz streams back to back (what `cat a.xz b.xz` gives): both are read.
+	two := append(realCompress(t, tools, XZ, mod[:100]), padded...)
+	if got := sizeHint(two, XZ); got != 100+len(mod) {
+		t.Errorf("two xz streams: size hint %d, want %d", got, 100+len(mod))
+	}
+	if out, err := Decompress(two, XZ); err != nil || !bytes.Equal(out, append(bytes.Clone(mod[:100]), mod...)) {
+		t.Errorf("two xz streams: %v", err)
+	}
+	// kbuild's dictionary, read back from the block header.
+	ours, _ := Compress(mod, XZ)
+	if _, dict, ok := xzLayout(ours); !ok || dict != 1<<20 {
+		t.Errorf("Compress xz: dictionary %d (layout ok %v), want 1 MiB", dict, ok)
+	}
+	// A block header asking for a 4 GiB dictionary (valid CRC): refused before the reader
+	// allocates it.
+	huge := bytes.Clone(ours)
+	if huge[12] != 2 || huge[14] != 0x21 || huge[15] != 1 {
+		t.Fatalf("unexpected block header % x", huge[12:24])
+	}
+	huge[16] = 40
+	binary.LittleEndian.PutUint32(huge[20:24], crc32.ChecksumIEEE(huge[12:20]))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := Decompress(huge, XZ); !errors.Is(err, formats.ErrTooLarge) {
+		t.Errorf("4 GiB xz dictionary: %v, want ErrTooLarge", err)
+	}
+	runtime.ReadMemStats(&after)
+	if n := after.TotalAlloc - before.TotalAlloc; n > 64<<20 {
+		t.Errorf("refusing a 4 GiB dictionary allocated %d bytes", n)
+	}
+	// A gzip ISIZE claiming 4 GiB: the hint is capped, and the CRC/size check refuses it.
+	gz := realCompress(t, tools, Gzip, mod)
+	lie := bytes.Clone(gz)
+	copy(lie[len(lie)-4:], []byte{0xff, 0xff, 0xff, 0xff})
+	if got := sizeHint(lie, Gzip); got > len(lie)*maxRatio+64<<10 {
+		t.Errorf("lying gzip ISIZE gives hint %d", got)
+	}
+	if _, err := Decompress(lie, Gzip); err == nil {
+		t.Error("gzip with a wrong ISIZE accepted")
+	}
+	for _, c := range []Compression{XZ, Zstd, Gzip} {
+		b := realCompress(t, tools, c, mod)
+		if _, err := Decompress(b[:len(b)/2], c); err == nil {
+			t.Errorf("%s: truncated stream accepted", c)
+		}
+	}
+}
+
+// FuzzDecompress: no input makes Decompress or the size hints panic, and whatever is
+// accepted stays within the module size limit.
+func FuzzDecompress(f *testing.F) {
+	mod, err := os.ReadFile(filepath.Join(testdata, "modules", "hello.ko"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, c := range []Compression{XZ, Zstd, Gzip} {
+		b, err := Compress(mod[:1024], c)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+		f.Add(b[:len(b)-5])
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c := Sniff(b)
+		for _, h := range []Compression{XZ, Zstd, Gzip} {
+			if n := sizeHint(b, h); n < 0 || n > len(b)*maxRatio+64<<10 {
+				t.Fatalf("%s hint %d for %d bytes", h, n, len(b))
+			}
+		}
+		out, err := Decompress(b, c)
+		if err == nil && len(out) > formats.MaxModuleSize {
+			t.Fatalf("%d bytes accepted", len(out))
+		}
+	})
 }

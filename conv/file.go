@@ -57,9 +57,9 @@ func Open(path string) (*File, error) {
 		return mf, nil
 	}
 	defer f.Close()
-	raw, err := io.ReadAll(f)
-	if err != nil {
-		return nil, err
+	raw := make([]byte, st.Size()) // exactly the file: no growing copies
+	if _, err := io.ReadFull(f, raw); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	data, err := Decompress(raw, mf.Compression)
 	if err != nil {
