@@ -110,7 +110,8 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 	// Signing is CPU-bound and runs on `jobs` workers; writing (fsync of the file and its
 	// directory, rename) mostly waits for the disk, so it runs on its own goroutines and the
 	// signing workers go on meanwhile. Results wait for a writer in a queue as long as the
-	// number of workers: at most 3*jobs modules are held at once.
+	// number of workers: at most 4*jobs modules are held at once (jobs being signed, jobs
+	// queued, 2*jobs being written).
 	writes := make(chan pendingWrite, jobs)
 	var wwg sync.WaitGroup
 	for w := 0; w < 2*jobs; w++ {
