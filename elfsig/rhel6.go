@@ -3,11 +3,9 @@ package elfsig
 import (
 	"bytes"
 	"crypto"
-	"crypto/rsa"
 	"debug/elf"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/kmodsig/kmodsig/formats"
 	"github.com/kmodsig/kmodsig/gpgsig"
@@ -319,80 +317,19 @@ func howellsVerdict(v formats.Verdict, kernel string, c rhelClass, err error, re
 // howellsVerify applies the Howells 2012 OpenPGP rules (FORMATS.md rhel6 variant rsa, the
 // same as gpg2012) to the note's signature over the canonical stream.
 func howellsVerify(v formats.Verdict, kernel string, blob, stream []byte, ring *keys.Ring, m formats.Module, base int64) formats.Verdict {
-	early := kernel == KernelFedora2012Early
-	set := func(o formats.Outcome, perm, enf formats.Errno, err error, reason string, args ...any) formats.Verdict {
-		v.Kernel, v.Outcome, v.Permissive, v.Enforcing, v.Err = kernel, o, perm, enf, err
-		v.Reason = fmt.Sprintf(reason, args...)
-		return v
-	}
+	v.Kernel = kernel
 	s, _, err := gpgsig.ParseSig(blob)
 	if err != nil {
 		err = rebaseNote(err, m, RHEL6ID, base)
-		return set(formats.Corrupt, formats.ErrnoEBADMSG, formats.ErrnoEBADMSG, err, "signature packet is corrupt: %v", err)
+		v.Outcome, v.Permissive, v.Enforcing, v.Err = formats.Corrupt, formats.ErrnoEBADMSG, formats.ErrnoEBADMSG, err
+		v.Reason = fmt.Sprintf("signature packet is corrupt: %v", err)
+		return v
 	}
-	if s.HasKeyID {
-		v.KeyID = fmt.Sprintf("%016X", s.KeyID)
+	v = gpgsig.HowellsVerify(v, s, bytes.NewReader(stream), ring, kernel == KernelFedora2012Early)
+	if s.PubKeyAlgo == gpgsig.AlgoDSA {
+		v.Reason += fmt.Sprintf(" (RHEL6 kernels verify DSA: policy %s)", KernelRHEL6)
 	}
-	v.Hash = pgpHashName(s.HashAlgo)
-	if s.Version != 3 && s.Version != 4 {
-		return set(formats.Corrupt, formats.ErrnoEBADMSG, formats.ErrnoEBADMSG, gpgsig.ErrUnsupportedVersion, "v%d signature packet: the kernel parsed only v3 and v4", s.Version)
-	}
-	if s.Class != gpgsig.ClassBinary && s.Class != gpgsig.ClassStand {
-		return set(formats.Unsupported, gpgsig.ErrnoEOPNOTSUPP, gpgsig.ErrnoEOPNOTSUPP, nil, "signature class 0x%02x: the kernel accepted only 0x00 and 0x02", s.Class)
-	}
-	if s.Version == 4 && s.IssuerCount != 1 {
-		return set(formats.Corrupt, formats.ErrnoEBADMSG, formats.ErrnoEBADMSG, gpgsig.ErrMalformed, "%d Issuer subpackets: the kernel required exactly one", s.IssuerCount)
-	}
-	switch s.PubKeyAlgo {
-	case gpgsig.AlgoRSA, gpgsig.AlgoRSAEncrypt, gpgsig.AlgoRSASign:
-	default:
-		return set(formats.Unsupported, formats.ErrnoENOPKG, formats.ErrnoENOPKG, gpgsig.ErrUnsupportedAlgo, "%s signature by key 0x%s: the Howells kernels verified only RSA (RHEL6 kernels verify DSA: policy %s)", pgpAlgoName(s.PubKeyAlgo), v.KeyID, KernelRHEL6)
-	}
-	h, err := s.Hash()
-	if err != nil {
-		return set(formats.Unsupported, formats.ErrnoENOPKG, formats.ErrnoENOPKG, err, "hash algorithm %d is not available to the kernel", s.HashAlgo)
-	}
-	k := ring.PGPKeyByID(s.KeyID)
-	if k != nil {
-		if _, ok := k.Public.(*rsa.PublicKey); !ok {
-			k = nil
-		}
-	}
-	if k == nil {
-		return howellsVerdict(v, kernel, rcUnknownKey, nil, fmt.Sprintf("signed with key 0x%s, which is not an RSA key in the keyring", v.KeyID))
-	}
-	v.Signer = k.Name
-	if !k.Expires.IsZero() {
-		at := time.Now()
-		if s.Created.After(at) {
-			at = s.Created
-		}
-		if !at.Before(k.Expires) {
-			return set(formats.Expired, formats.ErrnoEKEYEXPIRED, formats.ErrnoEKEYEXPIRED, nil, "key 0x%s expired at %s", v.KeyID, k.Expires.UTC().Format(time.RFC3339))
-		}
-	}
-	suffix := s.HashSuffix()
-	if s.Version == 3 {
-		suffix = s.HowellsV3Suffix()
-	}
-	d, err := gpgsig.DigestSuffix(h, bytes.NewReader(stream), suffix)
-	if err != nil {
-		return set(formats.Unsupported, formats.ErrnoENOPKG, formats.ErrnoENOPKG, err, "%v", err)
-	}
-	err = gpgsig.VerifyDigest(s, d, k.Public, gpgsig.VerifyOptions{StrictMPILength: early})
-	if pub, ok := k.Public.(*rsa.PublicKey); ok && err == nil && !early && len(s.MPIs) == 1 && len(s.MPIs[0].Bytes) < (pub.N.BitLen()+7)/8 {
-		v.Notes = append(v.Notes, "signature MPI shorter than the modulus: kernels before \"RSA: Fix signature verification for shorter signatures\" returned EBADMSG")
-	}
-	switch {
-	case err == nil:
-		return set(formats.OK, formats.ErrnoOK, formats.ErrnoOK, nil, "good RSA signature by key 0x%s", v.KeyID)
-	case s.Version == 3:
-		return set(formats.BadSignature, formats.ErrnoEKEYREJECTED, formats.ErrnoEKEYREJECTED, err, "v3 signature: the Howells kernels hashed the v3 trailer one byte early, so v3 signatures never verified")
-	case errors.Is(err, gpgsig.ErrBadEncoding):
-		return set(formats.BadSignature, formats.ErrnoEBADMSG, formats.ErrnoEBADMSG, err, "signature by key 0x%s does not decode: %v", v.KeyID, err)
-	default:
-		return set(formats.BadSignature, formats.ErrnoEKEYREJECTED, formats.ErrnoEKEYREJECTED, err, "bad signature by key 0x%s: the module was changed after signing or signed by another key", v.KeyID)
-	}
+	return v
 }
 
 // ExportKey writes k's OpenPGP public key as a binary keyring (`gpg --export` form): for the
