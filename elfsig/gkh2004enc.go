@@ -132,6 +132,7 @@ func gkhPKESK(pub *packet.PublicKey, key []byte, rnd io.Reader, deterministic bo
 		c = new(big.Int).Exp(new(big.Int).SetBytes(em), big.NewInt(int64(rk.E)), rk.N).Bytes()
 	} else {
 		var err error
+		//lint:ignore SA1019 the 2004 article's scheme is an OpenPGP message, RSA PKCS#1 v1.5 encrypted (RFC 4880)
 		if c, err = rsa.EncryptPKCS1v15(rand.Reader, rk, msg); err != nil {
 			return nil, fmt.Errorf("openpgp: %w", err)
 		}
