@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kmodsig/kmodsig/formats"
+	"github.com/kmodsig/kmodsig/internal/peers"
 )
 
 // killTree writes n modules (copies of the committed test modules under other names, some
@@ -156,6 +157,21 @@ func TestConvertKillResume(t *testing.T) {
 	}
 	if !strings.Contains(string(out), fmt.Sprintf("%d converted, %d skipped", n-before, before)) {
 		t.Errorf("final run did not skip exactly the %d modules converted before: %s", before, out)
+	}
+	// The unsigned plain hello.ko copies (mod000, mod042, ...) are byte-identical to what
+	// sign-file writes for them.
+	if _, err := os.Stat(peers.SignFile); err == nil {
+		ref := filepath.Join(dir, "sign-file.ko")
+		mustPeer(t, peers.SignFile, "sha256", key, filepath.Join(testdata, "keys", "rsa2048.der"),
+			filepath.Join(testdata, "modules", "hello.ko"), ref)
+		for _, i := range []int{0, 36, 72, 108, 144, 180} { // i%6 == 0, i%3 != 1, i%4 < 2
+			p := filepath.Join(tree, fmt.Sprintf("d%d", i%7), fmt.Sprintf("mod%03d.ko", i))
+			if !bytes.Equal(readFile(t, p), readFile(t, ref)) {
+				t.Errorf("%s differs from sign-file's output", p)
+			}
+		}
+	} else if peers.Required() {
+		t.Fatalf("sign-file missing (linux-kbuild-6.1)")
 	}
 	// Every module verifies with kmodsig (the bytes are the expected ones, so this also
 	// holds for the peers the matrix test runs).
