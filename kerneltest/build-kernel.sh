@@ -9,6 +9,7 @@
 # The result lives in
 #
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/kmodsig/kernel/<linux-source version>-<key>/
+#   (or $KMODSIG_CACHE/kernel/..., which the Makefile exports with the same default)
 #       bzImage   the kernel
 #       tree/     the built source tree (for `make -C tree M=... modules`, usr/gen_init_cpio)
 #       config    the final .config
@@ -85,7 +86,7 @@ KEY=$( {
 		cat "$f"
 	done
 } | sha256sum | cut -c1-16)
-BASE=${XDG_CACHE_HOME:-$HOME/.cache}/kmodsig/kernel
+BASE=${KMODSIG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kmodsig}/kernel
 DEST=$BASE/$VERSION-$KEY
 if [ -f "$DEST/stamp" ]; then echo "$DEST"; exit 0; fi
 

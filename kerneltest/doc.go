@@ -15,9 +15,12 @@
 //     expired-rsa2048.crt as CONFIG_SYSTEM_TRUSTED_KEYS. The expired certificate is trusted on
 //     purpose: it checks that the kernel ignores X.509 validity dates for module signatures.
 //  2. The build is cached in ${XDG_CACHE_HOME:-$HOME/.cache}/kmodsig/kernel/<linux-source
-//     version>-<first 16 hex digits of the SHA-256 over build-kernel.sh, the gcc version and the
-//     key files>/ (bzImage, the built tree, the config, a stamp), built in a temporary directory
-//     and renamed into place; a second run only boots.
+//     version>-<key>/ ($KMODSIG_CACHE/kernel/... when set), where <key> is the first 16 hex
+//     digits of the SHA-256 over the config inputs: the kconfig file (the options applied on top
+//     of tinyconfig), the gcc version, each key file's name and content, and a cache-layout
+//     number. The entry holds bzImage, the built tree, the final .config, the build log and a
+//     stamp; it is built in a temporary directory and renamed into place under a lock, so a
+//     second run only boots.
 //  3. The test module (module/kmodsig_hello.c, our own source) is built against the cached tree.
 //  4. The kmodsig CLI (never sign-file) makes the variants: each trusted key and hash,
 //     issuer+serial and SKID, unsigned, untrusted key, expired certificate, tampered payload and
