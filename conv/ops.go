@@ -115,25 +115,52 @@ func UnsignedJudge(kernel string) string {
 	return DefaultUnsignedFormat // "", "linux-X.Y": the pkcs7 driver models every mainline kernel
 }
 
-// Verify checks m's outermost signature against ring. An unsigned module is judged by the
-// era of policyFormat if set, else by the era of p.Kernel (UnsignedJudge).
+// Verify checks m against ring the way a kernel would, in permissive and enforcing mode.
+//
+// With no p.Kernel, the kernel is one of the era of m's outermost signature (each driver's
+// default model); an unsigned module is judged by the era of policyFormat if set, else by a
+// modern kernel (DefaultUnsignedFormat).
+//
+// With p.Kernel set, the kernel is that one, and a kernel reads only its own era's
+// signatures: a mainline kernel (linux-X.Y) the module_signature trailers (pkcs7, x509,
+// pgp-trailer), every older kernel only its own format. A module whose outermost signature
+// that kernel does not read is judged by the driver of the kernel's era (UnsignedJudge, or
+// policyFormat), which finds its own signature inside (an ELF section under an appended
+// trailer) or none: the module is then unsigned to that kernel, whatever else it carries. A
+// real Linux 6.1 kernel loads gpg2012, digsig2012, gkh2004, rhel5 and rhel6 modules exactly
+// like unsigned ones (kerneltest).
 func Verify(m formats.Module, ring *keys.Ring, p formats.Policy, policyFormat string) formats.Verdict {
 	d := formats.Detect(m)
-	if d == nil {
-		id := policyFormat
-		if id == "" {
-			id = UnsignedJudge(p.Kernel)
-		}
-		ud, err := formats.Lookup(id)
-		if err != nil {
-			return formats.Verdict{Format: "none", Outcome: formats.Unsigned, Permissive: formats.ErrnoOK,
-				Enforcing: formats.ErrnoEKEYREJECTED, Reason: "module carries no signature"}
-		}
-		v := ud.Verify(m, ring, p)
-		v.Format = "none"
-		return v
+	judge := policyFormat
+	if judge == "" {
+		judge = UnsignedJudge(p.Kernel)
 	}
-	return d.Verify(m, ring, p)
+	if d != nil && (p.Kernel == "" || kernelReads(p.Kernel, judge, d.ID())) {
+		return d.Verify(m, ring, p)
+	}
+	jd, err := formats.Lookup(judge)
+	if err != nil {
+		return formats.Verdict{Format: "none", Outcome: formats.Unsigned, Permissive: formats.ErrnoOK,
+			Enforcing: formats.ErrnoEKEYREJECTED, Reason: "module carries no signature", Err: err}
+	}
+	v := jd.Verify(m, ring, p)
+	switch {
+	case d == nil:
+		v.Format = "none"
+	case v.Outcome == formats.Unsigned:
+		v.Format = d.ID()
+		v.Reason = fmt.Sprintf("%s signature, which a %s kernel does not read: %s", d.ID(), p.Kernel, v.Reason)
+	}
+	return v
+}
+
+// kernelReads reports whether a kernel of the named model (whose era's format is judge)
+// reads signatures of format id at all.
+func kernelReads(kernel, judge, id string) bool {
+	if strings.HasPrefix(kernel, "linux-") {
+		return id == "pkcs7" || id == "x509" || id == "pgp-trailer"
+	}
+	return id == judge
 }
 
 // SignResult says what Sign did.
@@ -163,7 +190,13 @@ func Sign(name string, module []byte, id string, k *keys.Material, o formats.Sig
 		return nil, fmt.Errorf("%s: sign %s: %w", name, id, err)
 	}
 	v := d.Verify(formats.NewModule(name, signed), SelfRing(k), formats.Policy{})
-	if v.Outcome != formats.OK {
+	switch {
+	case v.Outcome == formats.OK:
+	case v.Outcome == formats.Unsupported && o.Force:
+		// --force: the era's kernel cannot check this (a hash or key type it lacks), so our
+		// model of it cannot either; written as asked, with a warning.
+		o.Warnf("%s: written with --force, but %s cannot verify it: %s", name, v.Kernel, v.Reason)
+	default:
 		return nil, fmt.Errorf("%s: %w: %s: %s", name, ErrSelfCheck, v.Outcome, v.Reason)
 	}
 	return &SignResult{Signed: signed, Replaced: removed, Verdict: v}, nil
