@@ -53,7 +53,12 @@ func Open(path string) (*File, error) {
 	mf.Compression = Sniff(head[:n])
 	if mf.Compression == None {
 		mf.f = f
-		mf.Module = formats.Module{Name: path, R: f, Size: st.Size()}
+		r, err := newWindowedReader(f, st.Size())
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		mf.Module = formats.Module{Name: path, R: r, Size: st.Size()}
 		return mf, nil
 	}
 	defer f.Close()
@@ -130,4 +135,67 @@ func WriteAtomic(path string, data []byte, mode os.FileMode, mtime time.Time) (e
 		d.Close()
 	}
 	return nil
+}
+
+// Windows of an uncompressed module kept in memory by Open: detection, parsing and the ELF
+// drivers' header reads all fall in the first HeadWindow or the last TailWindow bytes (the
+// trailer, the CMS, the section header table and names), so inspecting a module costs two
+// reads, however many drivers look at it. A module up to SmallModule bytes is read whole.
+const (
+	HeadWindow  = 4 << 10
+	TailWindow  = 64 << 10
+	SmallModule = 128 << 10
+)
+
+// windowedReader serves ReadAt from the head and tail windows when it can, else from the file.
+type windowedReader struct {
+	f          io.ReaderAt
+	size       int64
+	head, tail []byte
+	tailOff    int64
+}
+
+func newWindowedReader(f io.ReaderAt, size int64) (*windowedReader, error) {
+	w := &windowedReader{f: f, size: size}
+	if size <= SmallModule {
+		b := make([]byte, size)
+		if _, err := f.ReadAt(b, 0); err != nil && err != io.EOF {
+			return nil, err
+		}
+		w.head = b
+		return w, nil
+	}
+	w.head = make([]byte, HeadWindow)
+	if _, err := f.ReadAt(w.head, 0); err != nil && err != io.EOF {
+		return nil, err
+	}
+	w.tailOff = size - TailWindow
+	w.tail = make([]byte, TailWindow)
+	if _, err := f.ReadAt(w.tail, w.tailOff); err != nil && err != io.EOF {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *windowedReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("negative offset")
+	}
+	if off >= w.size {
+		return 0, io.EOF
+	}
+	end := off + int64(len(p))
+	var n int
+	switch {
+	case int64(len(w.head)) == w.size || end <= int64(len(w.head)):
+		n = copy(p, w.head[off:])
+	case w.tail != nil && off >= w.tailOff:
+		n = copy(p, w.tail[off-w.tailOff:])
+	default:
+		return w.f.ReadAt(p, off)
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
 }

@@ -9,6 +9,7 @@ import (
 // InspectCmd is `kmodsig inspect`.
 type InspectCmd struct {
 	JSON  bool     `help:"Print a JSON array, one object per file."`
+	Jobs  int      `short:"j" help:"Files read in parallel (default: all cores)."`
 	Paths []string `arg:"" name:"FILE" help:"Module files or directories (walked for .ko, .ko.xz, .ko.zst, .ko.gz)."`
 }
 
@@ -54,10 +55,18 @@ func (c *InspectCmd) Run(e *env) error {
 	if err != nil {
 		return usage(err)
 	}
+	type result struct {
+		j   inspectJSON
+		err error
+	}
+	results := conv.Each(inputs, c.Jobs, func(in conv.Input) result {
+		j, err := inspectFile(in.Path)
+		return result{j, err}
+	})
 	var out []inspectJSON
 	bad := false
-	for _, in := range inputs {
-		j, err := inspectFile(in.Path)
+	for i, in := range inputs {
+		j, err := results[i].j, results[i].err
 		if err != nil {
 			bad = true
 			fmt.Fprintf(e.stderr, "%s: error: %v\n", programName, err)

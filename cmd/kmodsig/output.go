@@ -4,24 +4,24 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 )
 
 // colonHex renders b as modinfo does: upper-case hex bytes joined by colons, wrapped every
 // 20 bytes; continuation lines start with two tabs, and every line but the last ends with a colon.
 func colonHex(b []byte) string {
-	var sb strings.Builder
+	const digits = "0123456789ABCDEF"
+	out := make([]byte, 0, len(b)*3+len(b)/20*3)
 	for i, c := range b {
 		if i > 0 {
-			sb.WriteByte(':')
+			out = append(out, ':')
 			if i%20 == 0 {
-				sb.WriteString("\n\t\t")
+				out = append(out, "\n\t\t"...)
 			}
 		}
-		fmt.Fprintf(&sb, "%02X", c)
+		out = append(out, digits[c>>4], digits[c&0xf])
 	}
-	return sb.String()
+	return string(out)
 }
 
 // field prints one modinfo-style line: the name and colon padded to 16 columns.

@@ -14,6 +14,7 @@ type VerifyCmd struct {
 	Enforce bool     `help:"Lead each line with the enforcing-mode result (module.sig_enforce=1)."`
 	Kernel  string   `help:"Kernel model of the era (e.g. linux-6.1, linux-4.3, linux-3.7, rhel5, rhel6, gkh2004-article); default: the format's own era."`
 	JSON    bool     `help:"Print a JSON array, one object per file."`
+	Jobs    int      `short:"j" help:"Files verified in parallel (default: all cores)."`
 	Paths   []string `arg:"" name:"FILE" help:"Module files or directories."`
 }
 
@@ -43,10 +44,18 @@ func (c *VerifyCmd) Run(e *env) error {
 	if err != nil {
 		return usage(err)
 	}
+	type result struct {
+		j   verifyJSON
+		err error
+	}
+	results := conv.Each(inputs, c.Jobs, func(in conv.Input) result {
+		j, err := verifyFile(in.Path, ring, formats.Policy{Kernel: c.Kernel})
+		return result{j, err}
+	})
 	var out []verifyJSON
 	code := exitOK
-	for _, in := range inputs {
-		j, err := verifyFile(in.Path, ring, formats.Policy{Kernel: c.Kernel})
+	for i, in := range inputs {
+		j, err := results[i].j, results[i].err
 		if err != nil {
 			code = exitUsage
 			fmt.Fprintf(e.stderr, "%s: error: %v\n", programName, err)
