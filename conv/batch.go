@@ -13,6 +13,7 @@ import (
 
 	"github.com/kmodsig/kmodsig/formats"
 	"github.com/kmodsig/kmodsig/keys"
+	"golang.org/x/sync/semaphore"
 )
 
 // Options configure a batch conversion.
@@ -107,14 +108,22 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 	for i, in := range inputs {
 		rep.Files[i] = FileResult{Path: in.Path, Target: o.To, Outcome: NotStarted}
 	}
-	// Signing is CPU-bound and runs on `jobs` workers; writing (fsync of the file and its
-	// directory, rename) mostly waits for the disk, so it runs on its own goroutines and the
-	// signing workers go on meanwhile. Results wait for a writer in a queue as long as the
-	// number of workers: at most 4*jobs modules are held at once (jobs being signed, jobs
-	// queued, 2*jobs being written).
+	// Signing is CPU-bound and runs on `jobs` workers; writing (fsync, rename) mostly waits
+	// for the disk, so it runs on 4*jobs goroutines of its own and the signing workers go on
+	// meanwhile (concurrent fsyncs share journal commits). Memory is bounded by bytes, not
+	// by count: a module holds its weight (its size) of a budget as large as the largest
+	// module (at least MinBatchBudget) from before it is read until it is written, so the
+	// largest module is converted alone and small ones many at a time. Each output directory
+	// is fsynced once, at the end: a rename lost in a crash leaves the complete old file.
+	budget := int64(MinBatchBudget)
+	for _, in := range inputs {
+		budget = max(budget, weight(in))
+	}
+	sem := semaphore.NewWeighted(budget)
+	var dirs sync.Map
 	writes := make(chan pendingWrite, jobs)
 	var wwg sync.WaitGroup
-	for w := 0; w < 2*jobs; w++ {
+	for w := 0; w < 4*jobs; w++ {
 		wwg.Add(1)
 		go func() {
 			defer wwg.Done()
@@ -124,18 +133,26 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 					r.Outcome, r.Error = Failed, err.Error()
 				} else {
 					r.Outcome = Converted
+					dirs.Store(filepath.Dir(pw.path), true)
 				}
+				sem.Release(pw.weight)
 				done(pw.i, r)
 			}
 		}()
 	}
 	process := func(i int) {
+		w := weight(inputs[i])
+		if err := sem.Acquire(context.Background(), w); err != nil {
+			done(i, FileResult{Path: inputs[i].Path, Target: o.To, Outcome: Failed, Error: err.Error()})
+			return
+		}
 		r, pw := prepareOne(inputs[i], o)
 		if pw == nil {
+			sem.Release(w)
 			done(i, r)
 			return
 		}
-		pw.i, pw.r = i, r
+		pw.i, pw.r, pw.weight = i, r, w
 		writes <- *pw
 	}
 	next := 0
@@ -168,6 +185,10 @@ dispatch:
 	wg.Wait()
 	close(writes)
 	wwg.Wait()
+	dirs.Range(func(d, _ any) bool {
+		syncDir(d.(string))
+		return true
+	})
 	for _, f := range rep.Files {
 		switch f.Outcome {
 		case Converted:
@@ -184,6 +205,18 @@ dispatch:
 	return rep
 }
 
+// MinBatchBudget is the least number of module bytes a batch keeps in flight (see Convert).
+const MinBatchBudget = 8 << 20
+
+// weight estimates the memory a module needs in flight: its size, or five times that for a
+// compressed file (kbuild's xz and zstd shrink modules about four to five times).
+func weight(in Input) int64 {
+	if IsModuleName(in.Path) && !strings.HasSuffix(in.Path, ".ko") {
+		return max(1, 5*in.Size)
+	}
+	return max(1, in.Size)
+}
+
 // OutputPath returns where in's result goes under o.
 func OutputPath(in Input, o Options) string {
 	switch {
@@ -198,12 +231,13 @@ func OutputPath(in Input, o Options) string {
 
 // pendingWrite is a converted module waiting to be written.
 type pendingWrite struct {
-	i     int
-	r     FileResult
-	path  string
-	data  []byte
-	mode  os.FileMode
-	mtime time.Time
+	i      int
+	weight int64
+	r      FileResult
+	path   string
+	data   []byte
+	mode   os.FileMode
+	mtime  time.Time
 }
 
 func (pw *pendingWrite) write() error {
@@ -212,7 +246,7 @@ func (pw *pendingWrite) write() error {
 			return err
 		}
 	}
-	return WriteAtomic(pw.path, pw.data, pw.mode, pw.mtime)
+	return writeAtomic(pw.path, pw.data, pw.mode, pw.mtime, false)
 }
 
 // prepareOne does everything but the write: the result, and the write to do (nil when the

@@ -98,7 +98,13 @@ func (mf *File) Close() error {
 // WriteAtomic writes data to path through a temporary file in the same directory, fsyncs it,
 // sets mode (and mtime when non-zero), renames it over path and fsyncs the directory, so a
 // crash leaves either the old file or the complete new one, never a truncated module.
-func WriteAtomic(path string, data []byte, mode os.FileMode, mtime time.Time) (err error) {
+func WriteAtomic(path string, data []byte, mode os.FileMode, mtime time.Time) error {
+	return writeAtomic(path, data, mode, mtime, true)
+}
+
+// writeAtomic is WriteAtomic; without dirSync the caller fsyncs the directory later (a batch
+// does it once per directory).
+func writeAtomic(path string, data []byte, mode os.FileMode, mtime time.Time, dirSync bool) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".kmodsig-*")
 	if err != nil {
@@ -130,11 +136,18 @@ func WriteAtomic(path string, data []byte, mode os.FileMode, mtime time.Time) (e
 	if err = os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
-	if d, derr := os.Open(dir); derr == nil {
+	if dirSync {
+		syncDir(dir)
+	}
+	return nil
+}
+
+// syncDir fsyncs a directory so that renames in it survive a crash.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
 	}
-	return nil
 }
 
 // Windows of an uncompressed module kept in memory by Open: detection, parsing and the ELF

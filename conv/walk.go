@@ -26,6 +26,7 @@ type Input struct {
 	Path string
 	Root string // the directory argument it came from; "" for a file argument
 	Rel  string // path relative to Root
+	Size int64  // file size when walked
 }
 
 // Walk expands paths: files are taken as they are, whatever their name; directories are
@@ -39,7 +40,7 @@ func Walk(paths []string) ([]Input, error) {
 			return nil, err
 		}
 		if !st.IsDir() {
-			out = append(out, Input{Path: p, Rel: filepath.Base(p)})
+			out = append(out, Input{Path: p, Rel: filepath.Base(p), Size: st.Size()})
 			continue
 		}
 		var found []Input
@@ -56,7 +57,11 @@ func Walk(paths []string) ([]Input, error) {
 			}
 			if IsModuleName(name) {
 				rel, _ := filepath.Rel(p, path)
-				found = append(found, Input{Path: path, Root: p, Rel: rel})
+				in := Input{Path: path, Root: p, Rel: rel}
+				if info, err := d.Info(); err == nil {
+					in.Size = info.Size()
+				}
+				found = append(found, in)
 			}
 			return nil
 		})

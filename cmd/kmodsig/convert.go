@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/vbauerster/mpb/v8"
@@ -77,6 +78,14 @@ func (c *ConvertCmd) Run(e *env) error {
 			return usage(err)
 		}
 	}
+	// The batch keeps about the largest module in flight (conv.Convert); a soft memory limit
+	// of three times that plus 24 MiB makes the collector return what a finished module held
+	// before the heap doubles (peak RSS stays within 3x the largest module + 32 MiB).
+	var largest int64
+	for _, in := range inputs {
+		largest = max(largest, in.Size)
+	}
+	debug.SetMemoryLimit(3*max(largest, conv.MinBatchBudget) + 24<<20)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
