@@ -30,6 +30,7 @@ echo "== inputs: $PACKAGE, $(find "$MODULES" -name '*.ko' | wc -l) modules, $(du
 (cd "$MODULES" && find . -name '*.ko' -printf '%P\n' | sort) > "$W/list"
 while read -r m; do mkdir -p "$W/unsigned/$(dirname "$m")"; done < "$W/list"
 xargs -a "$W/list" -P2 -n 200 sh -c 'for m; do "$0" strip -o "'"$W"'/unsigned/$m" "'"$MODULES"'/$m"; done' "$KM"
+sync   # write back the copies now, not during the timed runs (kmodsig fsyncs what it writes)
 total=$(wc -l < "$W/list")
 head -n "$N" "$W/list" > "$W/listN"
 
@@ -42,6 +43,7 @@ t1=$(now)
 xargs -a "$W/listN" -P2 -I{} sh -c 'o=$(echo "{}" | tr / _); '"$SF"' sha256 '"$KEYS"'/rsa4096.pem '"$KEYS"'/rsa4096.der '"$W"'/unsigned/{} '"$W"'/o2/$o'
 t2=$(now)
 mkdir -p "$W/inN"; while read -r m; do mkdir -p "$W/inN/$(dirname "$m")"; ln -f "$W/unsigned/$m" "$W/inN/$m"; done < "$W/listN"
+sync; t2=$(now)
 "$KM" convert --to pkcs7 --key "$KEYS/rsa4096.pem" --hash sha256 -j 2 --out-dir "$W/o3" "$W/inN" 2>/dev/null
 t3=$(now)
 loop=$(secs "$t0" "$t1"); x2=$(secs "$t1" "$t2"); km=$(secs "$t2" "$t3")
@@ -55,9 +57,9 @@ echo "== 2. re-sign the whole set ($total modules)"
 for spec in "rsa4096 sha256" "rsa2048 sha256" "ecdsa-p384 sha384"; do
   set -- $spec; key=$1; h=$2
   rm -rf "$W/sf" "$W/km"; mkdir -p "$W/sf" "$W/km"
-  t0=$(now)
+  sync; t0=$(now)
   xargs -a "$W/list" -P2 -I{} sh -c 'o=$(echo "{}" | tr / _); '"$SF"' '"$h"' '"$KEYS/$key"'.pem '"$KEYS/$key"'.der '"$W"'/unsigned/{} '"$W"'/sf/$o'
-  t1=$(now)
+  sync; t1=$(now)
   /usr/bin/time -f '%M' -o "$W/rss" "$KM" convert --to pkcs7 --key "$KEYS/$key.pem" --hash "$h" -j 2 --out-dir "$W/km" "$W/unsigned" 2>/dev/null
   t2=$(now)
   sf=$(secs "$t0" "$t1"); km=$(secs "$t1" "$t2")

@@ -115,6 +115,7 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 	// module (at least MinBatchBudget) from before it is read until it is written, so the
 	// largest module is converted alone and small ones many at a time. Each output directory
 	// is fsynced once, at the end: a rename lost in a crash leaves the complete old file.
+	Sizes(inputs)
 	budget := int64(MinBatchBudget)
 	for _, in := range inputs {
 		budget = max(budget, weight(in))

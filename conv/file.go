@@ -48,16 +48,14 @@ func Open(path string) (*File, error) {
 		return nil, fmt.Errorf("%s: %w: %d bytes", path, formats.ErrTooLarge, st.Size())
 	}
 	mf := &File{Path: path, Mode: st.Mode().Perm(), ModTime: st.ModTime()}
-	head := make([]byte, 6)
-	n, _ := f.ReadAt(head, 0)
-	mf.Compression = Sniff(head[:n])
+	r, err := newWindowedReader(f, st.Size())
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	mf.Compression = Sniff(r.head)
 	if mf.Compression == None {
 		mf.f = f
-		r, err := newWindowedReader(f, st.Size())
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
 		mf.Module = formats.Module{Name: path, R: r, Size: st.Size()}
 		return mf, nil
 	}
@@ -156,8 +154,8 @@ func syncDir(dir string) {
 // reads, however many drivers look at it. A module up to SmallModule bytes is read whole.
 const (
 	HeadWindow  = 4 << 10
-	TailWindow  = 64 << 10
-	SmallModule = 128 << 10
+	TailWindow  = 16 << 10
+	SmallModule = 16 << 10
 )
 
 // windowedReader serves ReadAt from the head and tail windows when it can, else from the file.

@@ -26,7 +26,19 @@ type Input struct {
 	Path string
 	Root string // the directory argument it came from; "" for a file argument
 	Rel  string // path relative to Root
-	Size int64  // file size when walked
+	Size int64  // file size; set for file arguments (a directory walk leaves it 0: see Sizes)
+}
+
+// Sizes fills in the Size of every input that has none (one stat each). Convert needs the
+// sizes to bound memory; inspect and verify do not, so Walk does not stat what it finds.
+func Sizes(inputs []Input) {
+	for i := range inputs {
+		if inputs[i].Size == 0 {
+			if st, err := os.Stat(inputs[i].Path); err == nil {
+				inputs[i].Size = st.Size()
+			}
+		}
+	}
 }
 
 // Walk expands paths: files are taken as they are, whatever their name; directories are
@@ -57,11 +69,7 @@ func Walk(paths []string) ([]Input, error) {
 			}
 			if IsModuleName(name) {
 				rel, _ := filepath.Rel(p, path)
-				in := Input{Path: path, Root: p, Rel: rel}
-				if info, err := d.Info(); err == nil {
-					in.Size = info.Size()
-				}
-				found = append(found, in)
+				found = append(found, Input{Path: path, Root: p, Rel: rel})
 			}
 			return nil
 		})

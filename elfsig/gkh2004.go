@@ -199,7 +199,7 @@ func gkhLocate(m formats.Module) (*gkhFound, error) {
 // Detect reports whether m is an ELF relocatable object with a module_sig section. A
 // damaged section is claimed too, so Parse and Verify can report it as corrupt.
 func (GKH2004) Detect(m formats.Module) bool {
-	if !IsELF(m) {
+	if !mayHaveSection(m, GKHSection) {
 		return false
 	}
 	_, err := gkhLocate(m)

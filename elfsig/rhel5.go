@@ -90,6 +90,9 @@ func rhel5Find(m formats.Module) (*cnFile, int, error) {
 // Detect reports whether m is an ELF file with a PROGBITS `.module_sig` section (FORMATS.md
 // Detection step 4). It reads the headers only.
 func (RHEL5) Detect(m formats.Module) bool {
+	if !mayHaveSection(m, RHEL5Section) {
+		return false
+	}
 	_, idx, err := rhel5Find(m)
 	return err == nil && idx != 0
 }

@@ -106,6 +106,9 @@ func rhel6Variant(blob []byte) string {
 // (FORMATS.md Detection step 4); a malformed note is still claimed so that Parse and Verify
 // report it. It reads the headers only.
 func (RHEL6) Detect(m formats.Module) bool {
+	if !mayHaveSection(m, RHEL6Section) {
+		return false
+	}
 	_, idx, err := rhel6Find(m)
 	return err == nil && idx != 0
 }

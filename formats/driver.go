@@ -104,6 +104,7 @@ type SignerID struct {
 var (
 	mu      sync.RWMutex
 	drivers = map[string]Driver{}
+	ordered []Driver // drivers in detection order; rebuilt by Register
 )
 
 // Register makes a driver available by its ID. It panics on a duplicate id (a programming error).
@@ -114,6 +115,17 @@ func Register(d Driver) {
 		panic("formats: Register called twice for " + d.ID())
 	}
 	drivers[d.ID()] = d
+	ordered = make([]Driver, 0, len(drivers))
+	for _, d := range drivers {
+		ordered = append(ordered, d)
+	}
+	sort.Slice(ordered, func(i, j int) bool {
+		a, b := ordered[i].Info(), ordered[j].Info()
+		if a.Order != b.Order {
+			return a.Order < b.Order
+		}
+		return a.ID < b.ID
+	})
 }
 
 // Lookup returns the driver for id.
@@ -131,24 +143,16 @@ func Lookup(id string) (Driver, error) {
 func All() []Driver {
 	mu.RLock()
 	defer mu.RUnlock()
-	ds := make([]Driver, 0, len(drivers))
-	for _, d := range drivers {
-		ds = append(ds, d)
-	}
-	sort.Slice(ds, func(i, j int) bool {
-		a, b := ds[i].Info(), ds[j].Info()
-		if a.Order != b.Order {
-			return a.Order < b.Order
-		}
-		return a.ID < b.ID
-	})
-	return ds
+	return append([]Driver(nil), ordered...)
 }
 
 // Detect returns the driver of m's outermost signature, or nil when no driver claims it
 // (format "none", unsigned).
 func Detect(m Module) Driver {
-	for _, d := range All() {
+	mu.RLock()
+	ds := ordered
+	mu.RUnlock()
+	for _, d := range ds {
 		if d.Detect(m) {
 			return d
 		}

@@ -81,6 +81,7 @@ func (c *ConvertCmd) Run(e *env) error {
 	// The batch keeps about the largest module in flight (conv.Convert); a soft memory limit
 	// of three times that plus 24 MiB makes the collector return what a finished module held
 	// before the heap doubles (peak RSS stays within 3x the largest module + 32 MiB).
+	conv.Sizes(inputs)
 	var largest int64
 	for _, in := range inputs {
 		largest = max(largest, in.Size)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/kmodsig/kmodsig/conv"
 )
@@ -40,8 +41,8 @@ func layerJSON(path string, l conv.Layer) inspectJSON {
 	}
 	s := l.Signature
 	j.Variant, j.SigID, j.Signer, j.SigHashAlgo = s.Variant, s.SigID, s.Signer, s.HashAlgo
-	j.SigKey = colonHex(s.KeyID)
-	j.Signature = colonHex(s.Value)
+	j.SigKey = hexColons(s.KeyID, false)
+	j.Signature = hexColons(s.Value, false) // printInspect wraps it as modinfo does
 	j.PayloadLen = s.PayloadLen
 	j.Notes = s.Notes
 	if s.Era != "" {
@@ -149,11 +150,24 @@ func printLayer(e *env, j inspectJSON) {
 	}
 	field(w, "sig_id", j.SigID)
 	field(w, "signer", j.Signer)
-	field(w, "sig_key", j.SigKey)
+	field(w, "sig_key", wrapColons(j.SigKey))
 	field(w, "sig_hashalgo", j.SigHashAlgo)
-	field(w, "signature", j.Signature)
+	field(w, "signature", wrapColons(j.Signature))
 	field(w, "payload_len", fmt.Sprint(j.PayloadLen))
 	for _, n := range j.Notes {
 		field(w, "note", n)
 	}
+}
+
+// wrapColons wraps one-line colon-hex every 20 bytes, as modinfo prints it.
+func wrapColons(s string) string {
+	const line = 20 * 3 // "AB:" per byte
+	var b strings.Builder
+	for len(s) > line {
+		b.WriteString(s[:line])
+		b.WriteString("\n\t\t")
+		s = s[line:]
+	}
+	b.WriteString(s)
+	return b.String()
 }

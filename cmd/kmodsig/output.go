@@ -1,21 +1,26 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"time"
 )
 
 // colonHex renders b as modinfo does: upper-case hex bytes joined by colons, wrapped every
 // 20 bytes; continuation lines start with two tabs, and every line but the last ends with a colon.
-func colonHex(b []byte) string {
+func colonHex(b []byte) string { return hexColons(b, true) }
+
+// hexColons is colonHex, wrapped as modinfo wraps it or on one line (JSON).
+func hexColons(b []byte, wrap bool) string {
 	const digits = "0123456789ABCDEF"
 	out := make([]byte, 0, len(b)*3+len(b)/20*3)
 	for i, c := range b {
 		if i > 0 {
 			out = append(out, ':')
-			if i%20 == 0 {
+			if wrap && i%20 == 0 {
 				out = append(out, "\n\t\t"...)
 			}
 		}
@@ -29,10 +34,30 @@ func field(w io.Writer, name, value string) {
 	fmt.Fprintf(w, "%-16s%s\n", name+":", value)
 }
 
+// writeJSON prints v as JSON. A slice is printed as an array with one compact object per
+// line: still one JSON document, readable, and cheap for thousands of modules.
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	bw := bufio.NewWriter(w)
+	bw.WriteString("[")
+	for i := 0; i < rv.Len(); i++ {
+		b, err := json.Marshal(rv.Index(i).Interface())
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+		bw.Write(b)
+	}
+	bw.WriteString("\n]\n")
+	return bw.Flush()
 }
 
 var timeZero time.Time
