@@ -1,5 +1,6 @@
 # kmodsig: `make demo` runs the main job on the embedded sample modules and key;
 # `make test` installs the peer tools (as root, with apt-get) and runs every test.
+SHELL     := /bin/bash
 GO        ?= go
 CACHE     ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kmodsig
 BIN       := bin/kmodsig
@@ -26,6 +27,8 @@ peers:
 # test: the whole suite. As root (CI) every peer is installed first and a missing peer fails
 # the test that needs it instead of skipping it; the Debian corpus and the real kernel run too.
 test: peers check unit pkcs11 fuzz
+	@p=$$(grep -c '^ok ' bin/unit.log); f=$$(grep -c '^FAIL' bin/unit.log); \
+	 echo "packages: $$p passed, $$f failed"
 
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -33,9 +36,10 @@ check:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 unit:
-	KMODSIG_REQUIRE_PEERS=$(IS_ROOT) KMODSIG_CORPUS=$(or $(KMODSIG_CORPUS),$(IS_ROOT)) \
+	@mkdir -p bin
+	set -o pipefail; KMODSIG_REQUIRE_PEERS=$(IS_ROOT) KMODSIG_CORPUS=$(or $(KMODSIG_CORPUS),$(IS_ROOT)) \
 	KMODSIG_KERNEL_TEST=$(or $(KMODSIG_KERNEL_TEST),$(IS_ROOT)) \
-	$(GO) test -count=1 -timeout 60m ./...
+	$(GO) test -count=1 -timeout 60m ./... 2>&1 | tee bin/unit.log
 
 # pkcs11: the `pkcs11:` URI support (cgo, build tag pkcs11) against a SoftHSM2 token; skipped
 # when cgo is unavailable (the default build needs no cgo).
@@ -50,7 +54,7 @@ fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "fuzz $$pkg $$f"; \
-	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/kmodsig-fuzz.log 2>&1 || { cat /tmp/kmodsig-fuzz.log; exit 1; }; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >bin/fuzz.log 2>&1 || { cat bin/fuzz.log; exit 1; }; \
 	  done; \
 	done
 
