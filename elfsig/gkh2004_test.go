@@ -25,75 +25,24 @@ import (
 var gkhKinds = elfKinds
 
 // gkhGPG is a throwaway GNUPGHOME (ORACLES.md §5).
-type gkhGPG struct {
-	t   testing.TB
-	bin string
-	dir string
-}
+type gkhGPG struct{ *peers.GPGHome }
 
 func newGKHGPG(t testing.TB) *gkhGPG {
 	t.Helper()
-	bin := peers.Require(t, "gpg")
-	dir, err := os.MkdirTemp("", "kmgkh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(dir, 0o700)
-	g := &gkhGPG{t: t, bin: bin, dir: dir}
-	t.Cleanup(func() {
-		if p, err := exec.LookPath("gpgconf"); err == nil {
-			c := exec.Command(p, "--kill", "gpg-agent")
-			c.Env = append(os.Environ(), "GNUPGHOME="+dir)
-			_ = c.Run()
-		}
-		os.RemoveAll(dir)
-	})
-	return g
-}
-
-func (g *gkhGPG) run(args ...string) ([]byte, error) {
-	g.t.Helper()
-	full := append([]string{"--batch", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", ""}, args...)
-	c := exec.Command(g.bin, full...)
-	c.Env = append(os.Environ(), "GNUPGHOME="+g.dir, "LC_ALL=C")
-	var out, errb bytes.Buffer
-	c.Stdout, c.Stderr = &out, &errb
-	err := c.Run()
-	if err != nil {
-		return append(out.Bytes(), errb.Bytes()...), err
-	}
-	return out.Bytes(), nil
-}
-
-func (g *gkhGPG) must(args ...string) []byte {
-	g.t.Helper()
-	out, err := g.run(args...)
-	if err != nil {
-		g.t.Fatalf("gpg %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return out
-}
-
-func (g *gkhGPG) file(name string, data []byte) string {
-	g.t.Helper()
-	p := filepath.Join(g.dir, name)
-	if err := os.WriteFile(p, data, 0o600); err != nil {
-		g.t.Fatal(err)
-	}
-	return p
+	return &gkhGPG{peers.NewGPGHome(t)}
 }
 
 // articleKey generates the article's key setup in gpg: an RSA sign-only primary key and an
 // RSA encrypt-only subkey, and returns its fingerprint.
 func (g *gkhGPG) articleKey() string {
-	g.t.Helper()
-	g.must("--quick-gen-key", "Module Signer <modsign@example.invalid>", "rsa2048", "sign", "never")
-	out := g.must("--with-colons", "--list-keys")
+	g.T.Helper()
+	g.Must("--quick-gen-key", "Module Signer <modsign@example.invalid>", "rsa2048", "sign", "never")
+	out := g.Must("--with-colons", "--list-keys")
 	m := regexp.MustCompile(`(?m)^fpr:+([0-9A-F]{40}):`).FindStringSubmatch(string(out))
 	if m == nil {
-		g.t.Fatalf("no fingerprint in\n%s", out)
+		g.T.Fatalf("no fingerprint in\n%s", out)
 	}
-	g.must("--quick-add-key", m[1], "rsa2048", "encr", "never")
+	g.Must("--quick-add-key", m[1], "rsa2048", "encr", "never")
 	return m[1]
 }
 
@@ -268,7 +217,7 @@ func TestGKHStreamsMatchBinutils(t *testing.T) {
 func TestGKHEraPipeline(t *testing.T) {
 	g := newGKHGPG(t)
 	g.articleKey()
-	ringData := g.must("--export")
+	ringData := g.Must("--export")
 	ring := &keys.Ring{}
 	if err := ring.Add(ringData); err != nil {
 		t.Fatal(err)
@@ -279,9 +228,9 @@ func TestGKHEraPipeline(t *testing.T) {
 				objcopy := tool(t, k, "objcopy")
 				in := readFixture(t, k.path)
 				mod := writeTemp(t, "m.ko", in)
-				out := g.file("m.ko.out", oracleStream(t, k, mod, rule))
+				out := g.File("m.ko.out", oracleStream(t, k, mod, rule))
 				os.Remove(out + ".sig")
-				g.must("--no-greeting", "-sb", out)
+				g.Must("--no-greeting", "-sb", out)
 				signed := filepath.Join(t.TempDir(), "m.ko.sign")
 				run(t, objcopy, "--add-section", "module_sig="+out+".sig", mod, signed)
 				sb := readFixture(t, signed)
@@ -344,7 +293,7 @@ func TestGKHOurOutputWithTools(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.must("--import", g.file("pub.gpg", pub))
+	g.Must("--import", g.File("pub.gpg", pub))
 	for _, kind := range gkhKinds {
 		for _, variant := range []string{"", "detached+libbfd", "rsa"} {
 			t.Run(kind.name+"/"+variant, func(t *testing.T) {
@@ -367,12 +316,12 @@ func TestGKHOurOutputWithTools(t *testing.T) {
 				if variant == "rsa" {
 					checkRSAWithOpenSSL(t, sig, stream)
 				} else {
-					sp, pp := g.file("v.sig", sig), g.file("v.bin", stream)
-					o, _ := g.run("--status-fd", "1", "--verify", sp, pp)
+					sp, pp := g.File("v.sig", sig), g.File("v.bin", stream)
+					o, _ := g.Run("--status-fd", "1", "--verify", sp, pp)
 					if !strings.Contains(string(o), "[GNUPG:] GOODSIG ") || !strings.Contains(string(o), "[GNUPG:] VALIDSIG ") {
 						t.Errorf("gpg --verify:\n%s", o)
 					}
-					lp := g.must("--list-packets", sp)
+					lp := g.Must("--list-packets", sp)
 					if !strings.Contains(string(lp), "version 4") || !strings.Contains(string(lp), "digest algo 2") {
 						t.Errorf("gpg --list-packets:\n%s", lp)
 					}
@@ -381,7 +330,7 @@ func TestGKHOurOutputWithTools(t *testing.T) {
 					bad := bytes.Clone(out)
 					bad[f.Section(".text").Offset+1] ^= 0x01
 					bp := writeTemp(t, "bad.ko", bad)
-					o, _ = g.run("--status-fd", "1", "--verify", sp, g.file("bad.bin", oracleStream(t, kind, bp, rule)))
+					o, _ = g.Run("--status-fd", "1", "--verify", sp, g.File("bad.bin", oracleStream(t, kind, bp, rule)))
 					if !strings.Contains(string(o), "[GNUPG:] BADSIG ") {
 						t.Errorf("gpg accepted a changed .text:\n%s", o)
 					}
@@ -436,8 +385,8 @@ func checkWithBinutilsFile(t *testing.T, k elfKind, p string) {
 func TestGKHEncrypted(t *testing.T) {
 	g := newGKHGPG(t)
 	fpr := g.articleKey()
-	secret := g.must("--export-secret-keys", fpr)
-	public := g.must("--export", fpr)
+	secret := g.Must("--export-secret-keys", fpr)
+	public := g.Must("--export", fpr)
 	k, err := keys.Parse(secret)
 	if err != nil {
 		t.Fatal(err)
@@ -461,12 +410,12 @@ func TestGKHEncrypted(t *testing.T) {
 			dir := t.TempDir()
 			sigFile := filepath.Join(dir, "sig.bin")
 			run(t, tool(t, kind, "objcopy"), "--dump-section", "module_sig="+sigFile, p, filepath.Join(dir, "scratch"))
-			plain := g.must("--decrypt", sigFile)
+			plain := g.Must("--decrypt", sigFile)
 			sum := sha1.Sum(oracleStream(t, kind, p, "kernel"))
 			if string(plain) != hex.EncodeToString(sum[:])+"\n" {
 				t.Errorf("gpg --decrypt gave %q", plain)
 			}
-			lp := string(g.must("--list-packets", "--list-only", sigFile))
+			lp := string(g.Must("--list-packets", "--list-only", sigFile))
 			if !strings.Contains(lp, ":pubkey enc packet:") || strings.Contains(lp, "compressed") {
 				t.Errorf("structure:\n%s", lp)
 			}
@@ -490,18 +439,18 @@ func TestGKHEncrypted(t *testing.T) {
 			dp := writeTemp(t, "det.ko", d1)
 			detSig := filepath.Join(dir, "det.bin")
 			run(t, tool(t, kind, "objcopy"), "--dump-section", "module_sig="+detSig, dp, filepath.Join(dir, "scratch2"))
-			if plain := g.must("--decrypt", detSig); string(plain) != hex.EncodeToString(sum[:])+"\n" {
+			if plain := g.Must("--decrypt", detSig); string(plain) != hex.EncodeToString(sum[:])+"\n" {
 				t.Errorf("gpg --decrypt (deterministic) gave %q", plain)
 			}
 
 			// The article's pipeline, over the libbfd signer's output (MODULE.out).
 			mod := writeTemp(t, "m.ko", in)
-			outFile := g.file("m.ko.out", oracleStream(t, kind, mod, "libbfd"))
+			outFile := g.File("m.ko.out", oracleStream(t, kind, mod, "libbfd"))
 			s := sha1.Sum(readFixture(t, outFile))
-			sha := g.file("m.ko.sha1", []byte(hex.EncodeToString(s[:])+"\n"))
-			crypt := g.file("m.ko.crypt", nil)
+			sha := g.File("m.ko.sha1", []byte(hex.EncodeToString(s[:])+"\n"))
+			crypt := g.File("m.ko.crypt", nil)
 			os.Remove(crypt)
-			g.must("--no-greeting", "-e", "-o", crypt, "-r", fpr, sha)
+			g.Must("--no-greeting", "-e", "-o", crypt, "-r", fpr, sha)
 			signed := filepath.Join(t.TempDir(), "m.signed.ko")
 			run(t, tool(t, kind, "objcopy"), "--add-section", "module_sig="+crypt, mod, signed)
 			am := formats.NewModule(signed, readFixture(t, signed))
@@ -679,9 +628,9 @@ func extractPkey(t *testing.T, export []byte) string {
 // TestGKHExportKey: ExportKey writes what extract_pkey printed for a gpg-made RSA-1024 key.
 func TestGKHExportKey(t *testing.T) {
 	g := newGKHGPG(t)
-	g.must("--quick-gen-key", "Small <small@example.invalid>", "rsa1024", "sign", "never")
-	export := g.must("--export")
-	secret := g.must("--export-secret-keys")
+	g.Must("--quick-gen-key", "Small <small@example.invalid>", "rsa1024", "sign", "never")
+	export := g.Must("--export")
+	secret := g.Must("--export-secret-keys")
 	k, err := keys.Parse(secret)
 	if err != nil {
 		t.Fatal(err)

@@ -24,62 +24,23 @@ import (
 // canon_test.go, which come from the independent testdata/elf/canon.py.
 
 // rhGPG is a throwaway GNUPGHOME.
-type rhGPG struct {
-	t   testing.TB
-	bin string
-	dir string
-}
+type rhGPG struct{ *peers.GPGHome }
 
 func rhNewGPG(t testing.TB) *rhGPG {
 	t.Helper()
-	bin := peers.Require(t, "gpg")
-	dir, err := os.MkdirTemp("", "krh") // short: gpg-agent's socket path is limited
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(dir, 0o700)
-	g := &rhGPG{t: t, bin: bin, dir: dir}
-	t.Cleanup(func() {
-		if p, err := exec.LookPath("gpgconf"); err == nil {
-			c := exec.Command(p, "--kill", "gpg-agent")
-			c.Env = append(os.Environ(), "GNUPGHOME="+dir)
-			_ = c.Run()
-		}
-		os.RemoveAll(dir)
-	})
-	return g
-}
-
-func (g *rhGPG) run(args ...string) ([]byte, error) {
-	g.t.Helper()
-	full := append([]string{"--batch", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", ""}, args...)
-	c := exec.Command(g.bin, full...)
-	c.Env = append(os.Environ(), "GNUPGHOME="+g.dir, "LC_ALL=C")
-	var out bytes.Buffer
-	c.Stdout, c.Stderr = &out, &out
-	err := c.Run()
-	return out.Bytes(), err
-}
-
-func (g *rhGPG) must(args ...string) []byte {
-	g.t.Helper()
-	out, err := g.run(args...)
-	if err != nil {
-		g.t.Fatalf("gpg %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return out
+	return &rhGPG{peers.NewGPGHome(t)}
 }
 
 // verify runs `gpg --verify sig data` and requires GOODSIG and VALIDSIG.
 func (g *rhGPG) verify(sig, data []byte) string {
-	g.t.Helper()
-	dir := g.t.TempDir()
+	g.T.Helper()
+	dir := g.T.TempDir()
 	sp, dp := filepath.Join(dir, "sig.bin"), filepath.Join(dir, "stream.bin")
 	os.WriteFile(sp, sig, 0o644)
 	os.WriteFile(dp, data, 0o644)
-	out := g.must("--status-fd", "1", "--verify", sp, dp)
+	out := g.Must("--status-fd", "1", "--verify", sp, dp)
 	if !bytes.Contains(out, []byte("[GNUPG:] GOODSIG")) || !bytes.Contains(out, []byte("[GNUPG:] VALIDSIG")) {
-		g.t.Fatalf("gpg --verify did not report a good signature:\n%s", out)
+		g.T.Fatalf("gpg --verify did not report a good signature:\n%s", out)
 	}
 	return string(out)
 }
@@ -153,7 +114,7 @@ func TestRHELOurOutputWithTools(t *testing.T) {
 	}
 	p := filepath.Join(t.TempDir(), "modsign.pub")
 	os.WriteFile(p, pub, 0o644)
-	g.must("--import", p)
+	g.Must("--import", p)
 	for _, fx := range canonFixtures {
 		tools := rhTools[fx.name]
 		unsigned := cnReadFixture(t, fx.path)
@@ -205,7 +166,7 @@ func TestRHELOurOutputWithTools(t *testing.T) {
 				bad[len(bad)/2] ^= 1
 				os.WriteFile(filepath.Join(dir, "s"), sig, 0o644)
 				os.WriteFile(filepath.Join(dir, "d"), bad, 0o644)
-				if out, err := g.run("--status-fd", "1", "--verify", filepath.Join(dir, "s"), filepath.Join(dir, "d")); err == nil || !bytes.Contains(out, []byte("BADSIG")) {
+				if out, err := g.Run("--status-fd", "1", "--verify", filepath.Join(dir, "s"), filepath.Join(dir, "d")); err == nil || !bytes.Contains(out, []byte("BADSIG")) {
 					t.Fatalf("gpg accepted a changed stream:\n%s", out)
 				}
 			})
@@ -257,8 +218,8 @@ func mustCanon(t testing.TB, b []byte, p CanonParams) []byte {
 // keyring kmodsig exports for it must hold the key gpg has (same key id).
 func rhGPGDSAKey(t *testing.T, g *rhGPG) *keys.Material {
 	t.Helper()
-	g.must("--quick-gen-key", "RHEL Module Signer <rhel@example.invalid>", "dsa1024", "sign", "never")
-	k, err := keys.Parse(g.must("--export-secret-keys"))
+	g.Must("--quick-gen-key", "RHEL Module Signer <rhel@example.invalid>", "dsa1024", "sign", "never")
+	k, err := keys.Parse(g.Must("--export-secret-keys"))
 	if err != nil {
 		t.Fatalf("import gpg secret key: %v", err)
 	}
@@ -274,7 +235,7 @@ func rhGPGDSAKey(t *testing.T, g *rhGPG) *keys.Material {
 		t.Fatal(err)
 	}
 	gr := &keys.Ring{}
-	if err := gr.Add(g.must("--export")); err != nil {
+	if err := gr.Add(g.Must("--export")); err != nil {
 		t.Fatal(err)
 	}
 	if len(r.PGP) != 1 || len(gr.PGP) != 1 || r.PGP[0].PrimaryKey.KeyId != gr.PGP[0].PrimaryKey.KeyId {
@@ -309,7 +270,7 @@ func TestRHEL5EraPipeline(t *testing.T) {
 	g := rhNewGPG(t)
 	imported := rhGPGDSAKey(t, g)
 	ring := &keys.Ring{}
-	if err := ring.Add(g.must("--export")); err != nil {
+	if err := ring.Add(g.Must("--export")); err != nil {
 		t.Fatal(err)
 	}
 	for _, fx := range canonFixtures {
@@ -324,7 +285,7 @@ func TestRHEL5EraPipeline(t *testing.T) {
 			}
 			os.WriteFile(filepath.Join(dir, "foo.ko.out"), stream, 0o644)
 			os.WriteFile(filepath.Join(dir, "foo.ko"), unsigned, 0o644)
-			g.must("--no-greeting", "-b", "-o", filepath.Join(dir, "foo.ko.sig"), filepath.Join(dir, "foo.ko.out"))
+			g.Must("--no-greeting", "-b", "-o", filepath.Join(dir, "foo.ko.sig"), filepath.Join(dir, "foo.ko.out"))
 			rhRun(t, dir, tools.objcopy, "--add-section", ".module_sig=foo.ko.sig", "foo.ko", "foo.ko.signed")
 			rhRun(t, dir, tools.objcopy, "--set-section-flags", ".module_sig=alloc", "foo.ko.signed")
 			signed, _ := os.ReadFile(filepath.Join(dir, "foo.ko.signed"))
@@ -387,9 +348,9 @@ func TestRHEL5EraPipeline(t *testing.T) {
 // the note kmodsig writes for the same signature.
 func TestRHEL6EraPipeline(t *testing.T) {
 	g := rhNewGPG(t)
-	g.must("--quick-gen-key", "RHEL6 Module Signer <rhel6@example.invalid>", "dsa1024", "sign", "never")
+	g.Must("--quick-gen-key", "RHEL6 Module Signer <rhel6@example.invalid>", "dsa1024", "sign", "never")
 	ring := &keys.Ring{}
-	if err := ring.Add(g.must("--export")); err != nil {
+	if err := ring.Add(g.Must("--export")); err != nil {
 		t.Fatal(err)
 	}
 	for _, fx := range canonFixtures {
@@ -409,7 +370,7 @@ func TestRHEL6EraPipeline(t *testing.T) {
 			}
 			stream := mustCanon(t, unsigned, CanonRHEL6)
 			os.WriteFile(filepath.Join(dir, "foo.ko.digest"), stream, 0o644)
-			g.must("--no-greeting", "-b", "-o", filepath.Join(dir, "foo.ko.sig"), filepath.Join(dir, "foo.ko.digest"))
+			g.Must("--no-greeting", "-b", "-o", filepath.Join(dir, "foo.ko.sig"), filepath.Join(dir, "foo.ko.digest"))
 			sig, _ := os.ReadFile(filepath.Join(dir, "foo.ko.sig"))
 			asm := fmt.Sprintf(".section .note.module.sig,\"a\"\n.balign 4\n.long 11, %d, 100\n.asciz \"module.sig\"\n.balign 4\n.incbin \"foo.ko.sig\"\n.balign 4\n.section .note.GNU-stack,\"\",%%progbits\n", len(sig))
 			os.WriteFile(filepath.Join(dir, "foo.ko.note.S"), []byte(asm), 0o644)
@@ -486,9 +447,9 @@ func TestRHELExportToGPG(t *testing.T) {
 	}
 	p := filepath.Join(t.TempDir(), name)
 	os.WriteFile(p, pub, 0o644)
-	g.must("--import", p)
+	g.Must("--import", p)
 	id, _ := gpgsig.SigningKeyID(k)
-	cols := string(g.must("--with-colons", "--list-keys"))
+	cols := string(g.Must("--with-colons", "--list-keys"))
 	if !strings.Contains(cols, fmt.Sprintf(":%d:17:%016X:", k.DSA.P.BitLen(), id)) {
 		t.Fatalf("gpg does not list DSA key %016X:\n%s", id, cols)
 	}

@@ -70,7 +70,7 @@ func TestSignDetachedGPGVerifies(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				g.must("--import", g.file("pub.gpg", pub))
+				g.Must("--import", g.File("pub.gpg", pub))
 				imported[c.key] = true
 			}
 			sig, err := SignDetached(bytes.NewReader(payload), k, c.hash, sigTime)
@@ -83,7 +83,7 @@ func TestSignDetachedGPGVerifies(t *testing.T) {
 			if ok, _ := g.verify(sig, append(payload, 0), c.extra...); ok {
 				t.Fatal("gpg verified our signature over a changed payload")
 			}
-			lp := string(g.must("--list-packets", g.file("lp.sig", sig)))
+			lp := string(g.Must("--list-packets", g.File("lp.sig", sig)))
 			id, err := SigningKeyID(k)
 			if err != nil {
 				t.Fatal(err)
@@ -110,10 +110,10 @@ func TestSignDetachedGPGVerifies(t *testing.T) {
 // name gpg's key id and verify with the key gpg exported; a changed payload does not verify.
 func TestParseGPGSignatures(t *testing.T) {
 	g := newGPG(t)
-	g.must("--quick-gen-key", "Module Signer <modsign@example.invalid>", "rsa2048", "sign", "never")
-	g.must("--quick-gen-key", "DSA Module Signer <dsa@example.invalid>", "dsa1024", "sign", "never")
+	g.Must("--quick-gen-key", "Module Signer <modsign@example.invalid>", "rsa2048", "sign", "never")
+	g.Must("--quick-gen-key", "DSA Module Signer <dsa@example.invalid>", "dsa1024", "sign", "never")
 	payload := bytes.Repeat([]byte("kernel module "), 1000)
-	pp := g.file("payload", payload)
+	pp := g.File("payload", payload)
 	for _, c := range []struct {
 		uid, digest string
 		algo        byte
@@ -125,9 +125,9 @@ func TestParseGPGSignatures(t *testing.T) {
 		{"dsa@example.invalid", "SHA1", AlgoDSA, crypto.SHA1},
 	} {
 		t.Run(c.uid+"/"+c.digest, func(t *testing.T) {
-			g.must("--yes", "-u", c.uid, "--digest-algo", c.digest, "--detach-sign", "-o", pp+".sig", pp)
-			raw := g.read("payload.sig")
-			el := readRing(t, g.must("--export", c.uid))
+			g.Must("--yes", "-u", c.uid, "--digest-algo", c.digest, "--detach-sign", "-o", pp+".sig", pp)
+			raw := g.Read("payload.sig")
+			el := readRing(t, g.Must("--export", c.uid))
 			s, n, err := ParseSig(raw)
 			if err != nil {
 				t.Fatal(err)
@@ -166,14 +166,14 @@ func TestGPGExportedSecretKey(t *testing.T) {
 		{"RSA Signer <rsa@example.invalid>", "rsa2048"},
 		{"DSA Signer <dsa@example.invalid>", "dsa1024"},
 	} {
-		g.must("--quick-gen-key", kt.uid, kt.algo, "sign", "never")
+		g.Must("--quick-gen-key", kt.uid, kt.algo, "sign", "never")
 		for _, armor := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/armor=%v", kt.algo, armor), func(t *testing.T) {
 				args := []string{"--export-secret-keys", kt.uid}
 				if armor {
 					args = append([]string{"--armor"}, args...)
 				}
-				m, err := keys.Parse(g.must(args...))
+				m, err := keys.Parse(g.Must(args...))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -210,11 +210,11 @@ func TestGPGExportedSecretKey(t *testing.T) {
 // export loads with KBUILD_SIGN_PIN. gpg verifies both.
 func TestGPGExportedSubkeyAndProtected(t *testing.T) {
 	g := newGPG(t)
-	g.must("--quick-gen-key", "Sub Signer <sub@example.invalid>", "rsa2048", "cert", "never")
-	el := readRing(t, g.must("--export", "sub@example.invalid"))
+	g.Must("--quick-gen-key", "Sub Signer <sub@example.invalid>", "rsa2048", "cert", "never")
+	el := readRing(t, g.Must("--export", "sub@example.invalid"))
 	fpr := fmt.Sprintf("%X", el[0].PrimaryKey.Fingerprint)
-	g.must("--quick-add-key", fpr, "rsa2048", "sign", "never")
-	m, err := keys.Parse(g.must("--export-secret-subkeys", fpr))
+	g.Must("--quick-add-key", fpr, "rsa2048", "sign", "never")
+	m, err := keys.Parse(g.Must("--export-secret-subkeys", fpr))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,13 +233,13 @@ func TestGPGExportedSubkeyAndProtected(t *testing.T) {
 		t.Fatalf("issuer %016X is not the signing subkey", s.KeyID)
 	}
 
-	c := exec.Command(g.bin, "--batch", "--pinentry-mode", "loopback", "--passphrase", "s3cret", "--quick-gen-key", "Pin Signer <pin@example.invalid>", "rsa2048", "sign", "never")
-	c.Env = append(os.Environ(), "GNUPGHOME="+g.dir)
+	c := exec.Command(g.Bin, "--batch", "--pinentry-mode", "loopback", "--passphrase", "s3cret", "--quick-gen-key", "Pin Signer <pin@example.invalid>", "rsa2048", "sign", "never")
+	c.Env = append(os.Environ(), "GNUPGHOME="+g.Dir)
 	if out, err := c.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	c = exec.Command(g.bin, "--batch", "--pinentry-mode", "loopback", "--passphrase", "s3cret", "--export-secret-keys", "pin@example.invalid")
-	c.Env = append(os.Environ(), "GNUPGHOME="+g.dir)
+	c = exec.Command(g.Bin, "--batch", "--pinentry-mode", "loopback", "--passphrase", "s3cret", "--export-secret-keys", "pin@example.invalid")
+	c.Env = append(os.Environ(), "GNUPGHOME="+g.Dir)
 	sec, err := c.Output()
 	if err != nil {
 		t.Fatal(err)

@@ -27,13 +27,13 @@ func readModule(t testing.TB) []byte {
 
 // sh runs a shell script in dir with the gpg home, failing the test on error.
 func (g *gpgHome) sh(script string) []byte {
-	g.t.Helper()
+	g.T.Helper()
 	c := exec.Command("sh", "-ec", script)
-	c.Dir = g.dir
-	c.Env = append(os.Environ(), "GNUPGHOME="+g.dir, "LC_ALL=C")
+	c.Dir = g.Dir
+	c.Env = append(os.Environ(), "GNUPGHOME="+g.Dir, "LC_ALL=C")
 	out, err := c.CombinedOutput()
 	if err != nil {
-		g.t.Fatalf("sh: %v\n%s\n%s", err, script, out)
+		g.T.Fatalf("sh: %v\n%s\n%s", err, script, out)
 	}
 	return out
 }
@@ -43,15 +43,15 @@ func (g *gpgHome) sh(script string) []byte {
 // in shell) is detected, parsed, verified with gpg's exported key and stripped back.
 func TestEraPipeline(t *testing.T) {
 	g := newGPG(t)
-	g.must("--quick-gen-key", "Module Signer <modsign@example.invalid>", "rsa2048", "sign", "never")
-	g.file("foo.ko", readModule(t))
+	g.Must("--quick-gen-key", "Module Signer <modsign@example.invalid>", "rsa2048", "sign", "never")
+	g.File("foo.ko", readModule(t))
 	// The Makefile stripped the module first (strip -x -g, then eu-strip when present).
 	stripCmd := "cp foo.ko foo.ko.stripped"
 	if _, err := exec.LookPath("strip"); err == nil {
 		stripCmd += " && strip -x -g foo.ko.stripped"
 	}
 	g.sh(stripCmd)
-	mod := g.read("foo.ko.stripped")
+	mod := g.Read("foo.ko.stripped")
 	for _, digest := range []string{"SHA1", "SHA256", "SHA512"} {
 		t.Run(digest, func(t *testing.T) {
 			g.sh(`rm -f foo.ko.stripped.sig
@@ -59,8 +59,8 @@ gpg --batch --no-greeting -u modsign@example.invalid --digest-algo ` + digest + 
 cat foo.ko.stripped foo.ko.stripped.sig > foo.ko
 printf %-5s $(stat --printf %s foo.ko.stripped.sig) >> foo.ko
 printf 'This Is A Crypto Signed Module' >> foo.ko`)
-			signed := g.read("foo.ko")
-			sigLen := len(g.read("foo.ko.stripped.sig"))
+			signed := g.Read("foo.ko")
+			sigLen := len(g.Read("foo.ko.stripped.sig"))
 			m := formats.NewModule("foo.ko", signed)
 			if !(Driver{}).Detect(m) {
 				t.Fatal("Detect: false")
@@ -76,7 +76,7 @@ printf 'This Is A Crypto Signed Module' >> foo.ko`)
 				t.Fatalf("Parse: %+v", sig)
 			}
 			ring := &keys.Ring{}
-			if err := ring.Add(g.must("--export")); err != nil {
+			if err := ring.Add(g.Must("--export")); err != nil {
 				t.Fatal(err)
 			}
 			v := Driver{}.Verify(m, ring, formats.Policy{})
@@ -98,17 +98,17 @@ printf 'This Is A Crypto Signed Module' >> foo.ko`)
 // had no DSA), naming gpg's key id.
 func TestEraPipelineDSA(t *testing.T) {
 	g := newGPG(t)
-	g.must("--quick-gen-key", "DSA Signer <dsa@example.invalid>", "dsa1024", "sign", "never")
-	g.file("foo.ko.stripped", readModule(t))
+	g.Must("--quick-gen-key", "DSA Signer <dsa@example.invalid>", "dsa1024", "sign", "never")
+	g.File("foo.ko.stripped", readModule(t))
 	g.sh(`gpg --batch --no-greeting -b foo.ko.stripped
 cat foo.ko.stripped foo.ko.stripped.sig > foo.ko
 printf %-5s $(stat --printf %s foo.ko.stripped.sig) >> foo.ko
 printf 'This Is A Crypto Signed Module' >> foo.ko`)
 	ring := &keys.Ring{}
-	if err := ring.Add(g.must("--export")); err != nil {
+	if err := ring.Add(g.Must("--export")); err != nil {
 		t.Fatal(err)
 	}
-	v := Driver{}.Verify(formats.NewModule("foo.ko", g.read("foo.ko")), ring, formats.Policy{})
+	v := Driver{}.Verify(formats.NewModule("foo.ko", g.Read("foo.ko")), ring, formats.Policy{})
 	if v.Outcome != formats.Unsupported || v.Permissive != formats.ErrnoENOPKG || v.Enforcing != formats.ErrnoENOPKG ||
 		v.KeyID != fmt.Sprintf("%016X", ring.PGP[0].PrimaryKey.KeyId) {
 		t.Fatalf("%v key %s", v, v.KeyID)
@@ -152,7 +152,7 @@ func TestFiveDigitLength(t *testing.T) {
 // first size − 35 − L bytes) and runs gpg --verify on them.
 func carveAndVerify(t *testing.T, g *gpgHome, signed []byte, extra string) string {
 	t.Helper()
-	g.file("m.ko", signed)
+	g.File("m.ko", signed)
 	return string(g.sh(`size=$(stat --printf %s m.ko)
 L=$(tail -c 35 m.ko | head -c 5 | tr -d ' ')
 head -c $((size - 35)) m.ko | tail -c $L > sig.bin
@@ -174,7 +174,7 @@ func TestSignVerifiedByGPG(t *testing.T) {
 	if pub[0] != 0x99 {
 		t.Errorf("modsign.pub starts with %02x, want 99 (old-format public key packet as gpg --export writes)", pub[0])
 	}
-	g.must("--import", g.file("modsign.pub", pub))
+	g.Must("--import", g.File("modsign.pub", pub))
 	id, _ := SigningKeyID(k)
 	for _, h := range []crypto.Hash{0, crypto.MD5, crypto.SHA1, crypto.SHA224, crypto.SHA256, crypto.SHA384, crypto.SHA512} {
 		t.Run(fmt.Sprint(h), func(t *testing.T) {
@@ -398,14 +398,14 @@ func TestVerifyTable(t *testing.T) {
 // and OK at a time inside the lifetime.
 func TestExpiredKey(t *testing.T) {
 	g := newGPG(t)
-	g.must("--faked-system-time", "20120101T000000!", "--quick-gen-key", "Expiring <exp@example.invalid>", "rsa2048", "sign", "1y")
+	g.Must("--faked-system-time", "20120101T000000!", "--quick-gen-key", "Expiring <exp@example.invalid>", "rsa2048", "sign", "1y")
 	mod := readModule(t)
-	g.file("mod", mod)
-	g.must("--faked-system-time", "20120601T000000!", "--detach-sign", "-o", filepath.Join(g.dir, "mod.sig"), filepath.Join(g.dir, "mod"))
-	sig := g.read("mod.sig")
+	g.File("mod", mod)
+	g.Must("--faked-system-time", "20120601T000000!", "--detach-sign", "-o", filepath.Join(g.Dir, "mod.sig"), filepath.Join(g.Dir, "mod"))
+	sig := g.Read("mod.sig")
 	signed := formats.AppendMagic30(mod, sig, []byte(fmt.Sprintf("%-5d", len(sig))))
 	ring := &keys.Ring{}
-	if err := ring.Add(g.must("--export")); err != nil {
+	if err := ring.Add(g.Must("--export")); err != nil {
 		t.Fatal(err)
 	}
 	m := formats.NewModule("m", signed)

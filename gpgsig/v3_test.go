@@ -93,7 +93,7 @@ func TestFixtures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.must("--import", g.file("pub.gpg", pub))
+	g.Must("--import", g.File("pub.gpg", pub))
 	for _, f := range fixtures {
 		t.Run(f.name, func(t *testing.T) {
 			want := f.gen(t, k)
