@@ -26,14 +26,37 @@
 //     issuer+serial and SKID, unsigned, untrusted key, expired certificate, tampered payload and
 //     signature, corrupt trailers, the 3.7 `x509` format, older formats and converted modules
 //     where the CLI supports them.
-//  5. One initramfs (usr/gen_init_cpio, busybox, init.sh) boots twice under TCG: permissive and
-//     with module.sig_enforce=1. init.sh insmods every variant and prints one RESULT line each
+//  5. The committed vectors join them (vectors_test.go): every test of the
+//     testdata/vectors/manifest.json groups whose kernel model is linux-6.1 (the pkcs7 groups
+//     and the x509 group fed to 6.1), as /mods/v<tcId>-<format>-<file>.ko, 30 at present.
+//  6. One initramfs (usr/gen_init_cpio, busybox, init.sh) boots twice under TCG: permissive and
+//     with module.sig_enforce=1. init.sh insmods every module and prints one RESULT line each
 //     (busybox insmod's exit status is the errno), the kernel messages, and powers off.
-//     [ParseSerial] reads the log.
-//  6. Each variant's real errno in both modes is compared with `kmodsig verify --json` over the
+//     [ParseSerial] reads the log. busybox insmod tries finit_module and, when it fails, loads
+//     the file again with init_module, so every refused module's kernel messages appear twice.
+//  7. Each variant's real errno in both modes is compared with `kmodsig verify --json` over the
 //     certificates built into the kernel; a mismatch fails with the variant, the expected and
 //     real results and the console lines. The module's own taint flags add one more check: a
 //     module the kernel loaded with taint E ("unsigned") must have a non-ok outcome.
+//  8. Each committed vector's real errno is compared with the manifest's permissive and
+//     enforcing errno (and kmodsig's verdict with the kernel's certificates must equal the
+//     manifest's, else the vector is skipped with a reason: the extra trusted keys would change
+//     the answer). A group is compared only when every keyring file is byte for byte one of the
+//     certificates built into the kernel and the kernel logged loading it ("Loaded X.509 cert"
+//     with its SKID); other groups are logged as skipped. The vectors' module,
+//     testdata/modules/hello.ko, was built for Debian's 6.1.0-56-amd64 (vermagic "6.1.0-56-amd64
+//     SMP preempt mod_unload modversions"), not for this kernel ("6.1.192 mod_unload"). Linux
+//     6.1's load_module (kernel/module/main.c) calls module_sig_check first, then
+//     elf_validity_check, setup_load_info and layout_and_allocate, whose check_modinfo refuses
+//     the vermagic with ENOEXEC and "hello: version magic '...' should be '...'". So a manifest
+//     OK must come back as ENOEXEC with that message (the signature check passed, or, when
+//     permissive, was forgiven), and every other errno must match exactly, without that
+//     message. Enforcing, a vector the manifest forgives when permissive must print
+//     module_sig_check's notice for its outcome ("Loading of unsigned module is rejected",
+//     "... module with unavailable key ...", "... module with unsupported crypto ..."), and no
+//     other vector may print one. The log ends with a table: vector, manifest outcome and
+//     errnos, kmodsig's errnos, the kernel's errnos. TestVectorsRealLogs runs the same check
+//     over the committed logs without qemu and proves it fails on altered results.
 //
 // # Running it
 //
@@ -44,7 +67,8 @@
 // the variants, kmodsig's predictions (predictions.json), the initramfs list and both serial
 // logs in DIR. A cold run extracts and builds the kernel: about 7 CPU-minutes, measured at
 // 6 min 17 s wall on two cores shared with other jobs (load 5 to 8) and 15 min under load 12;
-// a warm run takes about 15 seconds, two TCG boots of 3 to 4 seconds each included. Old cache entries (other keys or kconfig) are not
+// a warm run takes about 10 to 15 seconds, two TCG boots of 5 to 7 seconds wall each
+// included (37 variants and 30 vectors per boot). Old cache entries (other keys or kconfig) are not
 // removed automatically: each holds a 1.5 GB tree.
 //
 // # What Linux 6.1 does (observed with this harness, 6.1.192-2)
@@ -58,6 +82,16 @@
 // rhel5, rhel6, gkh2004), whose signatures the kernel does not see. EKEYREJECTED in both modes:
 // a payload or signature byte flipped (RSA and ECDSA). EBADMSG in both modes: sig_len off by one
 // either way or far too large, a non-zero hash byte in the trailer, the outer CMS tag changed.
+//
+// The committed linux-6.1 vectors agree with the manifest in both modes (30 of 30, 6.1.192-2):
+// every "ok" one (sign-file profile with each key and hash, SKID, embedded certificate, signed
+// twice, the expired certificate) passes module_sig_check even when enforcing; unsigned,
+// untrusted key, SHA3-256 ("Unsupported digest algo"), sha256WithRSAEncryption and RSASSA-PSS
+// ("Unsupported pkey algo"), a CMS or a 3.7 x509 signature in an id_type 1 block ("not signed
+// with expected PKCS#7 message") are forgiven when permissive and EKEYREJECTED when enforcing;
+// signed attributes ("Invalid module sig (has authattrs)") and tampered payload or signature
+// give EKEYREJECTED, attached content ("PKCS#7 signature with non-detached data"), the outer
+// tag, sig_len and the hash byte EBADMSG, in both modes.
 //
 // [ParseSerial] reads the guest's log; testdata/serial-*.log are two real boots.
 package kerneltest

@@ -31,9 +31,17 @@ for m in /mods/*.ko; do
 	err=$(insmod "$m" 2>&1)
 	rc=$?
 	mt=-
-	[ $rc -eq 0 ] && mt=$(cat /sys/module/kmodsig_hello/taint 2>/dev/null)
+	# The loaded module, whatever its name (kmodsig_hello for the variants, hello for the
+	# committed vectors): the only /sys/module entry with an initstate file.
+	loaded=
+	if [ $rc -eq 0 ]; then
+		for s in /sys/module/*/initstate; do
+			[ -e "$s" ] && loaded=${s%/initstate} && loaded=${loaded##*/}
+		done
+		[ -n "$loaded" ] && mt=$(cat "/sys/module/$loaded/taint" 2>/dev/null)
+	fi
 	echo "RESULT $n rc=$rc modtaint=$mt tainted=$(cat /proc/sys/kernel/tainted) err=$(echo "$err" | tr '\n' ' ')"
-	[ $rc -eq 0 ] && rmmod kmodsig_hello
+	[ -n "$loaded" ] && rmmod "$loaded"
 	dmesg -c | sed "s/^/DMESG $n: /"
 done
 

@@ -226,8 +226,15 @@ func TestKernel(t *testing.T) {
 	t1 := time.Now()
 	files, made := h.makeVariants(unsigned)
 	t.Logf("variants: %d made in %s", len(made), time.Since(t1).Round(time.Millisecond))
+	vcases := h.loadVectors()
+	extra := map[string]string{}
+	for _, c := range vcases {
+		files[c.name] = c.path
+		extra[c.name] = c.path
+	}
+	t.Logf("committed vectors: %d of the groups judged by %s", len(vcases), vectorKernel)
 	pred := h.predict(files)
-	initrd := h.initramfs(made)
+	initrd := h.initramfs(made, extra)
 
 	boots := map[string]*Boot{}
 	var mu sync.Mutex
@@ -251,8 +258,10 @@ func TestKernel(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	h.checkBoots(boots, made)
+	h.checkBoots(boots, len(made)+len(vcases))
+	h.checkVectorKeys(vcases, boots["permissive"])
 	h.compare(made, pred, boots)
+	h.compareVectors(vcases, pred, boots)
 }
 
 // keep copies the variants, the predictions and the serial logs to dir
@@ -467,8 +476,9 @@ func (h *harness) predict(files map[string]string) map[string]prediction {
 	return pred
 }
 
-// initramfs writes the gzip'd initramfs with busybox, init.sh and the variants.
-func (h *harness) initramfs(made []string) string {
+// initramfs writes the gzip'd initramfs with busybox, init.sh, the variants and the extra
+// modules (guest name -> file: the committed vectors).
+func (h *harness) initramfs(made []string, extra map[string]string) string {
 	h.t.Helper()
 	var list strings.Builder
 	list.WriteString(`dir /dev 0755 0 0
@@ -487,6 +497,14 @@ dir /mods 0755 0 0
 	fmt.Fprintf(&list, "file /init %s 0755 0 0\n", filepath.Join(h.root, "kerneltest", "init.sh"))
 	for _, n := range made {
 		fmt.Fprintf(&list, "file /mods/%s.ko %s 0644 0 0\n", n, filepath.Join(h.work, "mods", n+".ko"))
+	}
+	names := make([]string, 0, len(extra))
+	for n := range extra {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(&list, "file /mods/%s.ko %s 0644 0 0\n", n, extra[n])
 	}
 	lf := filepath.Join(h.work, "initramfs.list")
 	if err := os.WriteFile(lf, []byte(list.String()), 0o644); err != nil {
@@ -541,8 +559,8 @@ func (h *harness) boot(initrd, mode string) (*Boot, string, time.Duration, error
 }
 
 // checkBoots checks that each boot ran in the intended mode with every certificate loaded and
-// reported every variant.
-func (h *harness) checkBoots(boots map[string]*Boot, made []string) {
+// reported every module (variants and committed vectors: n in all).
+func (h *harness) checkBoots(boots map[string]*Boot, n int) {
 	h.t.Helper()
 	for mode, want := range map[string]string{"permissive": "N", "enforcing": "Y"} {
 		b := boots[mode]
@@ -559,8 +577,8 @@ func (h *harness) checkBoots(boots map[string]*Boot, made []string) {
 		if loaded != 5 {
 			h.t.Errorf("%s boot: %d \"Loaded X.509 cert\" lines, want 5:\n%s", mode, loaded, strings.Join(b.BootLines, "\n"))
 		}
-		if len(b.Results) != len(made) {
-			h.t.Errorf("%s boot: %d results for %d variants", mode, len(b.Results), len(made))
+		if len(b.Results) != n {
+			h.t.Errorf("%s boot: %d results for %d modules", mode, len(b.Results), n)
 		}
 	}
 	if h.t.Failed() {
