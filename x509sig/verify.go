@@ -191,23 +191,35 @@ func verify(m formats.Module, ring *keys.Ring, p formats.Policy, format string) 
 	return v
 }
 
-// check37 is the released 3.7-4.2 module_sig_check + mod_verify_sig, carving from the end.
-func check37(m formats.Module, ring *keys.Ring, format string, e eraModel) check {
+// tailBlock is the start both mainline kernels share: the marker at the very end, then the
+// 12-byte module_signature block before it. A non-nil check is the verdict when either is
+// missing.
+func tailBlock(m formats.Module, format string) (formats.ModSig, int64, *check) {
 	ml := int64(len(formats.Marker))
 	if !formats.HasMarker(m) {
-		return check{errno: errnoUnsigned, outcome: formats.Unsigned, reason: "no signature marker at the end of the module"}
+		return formats.ModSig{}, 0, &check{errno: errnoUnsigned, outcome: formats.Unsigned, reason: "no signature marker at the end of the module"}
 	}
 	modlen := m.Size - ml
 	if modlen <= formats.ModSigBlockSize {
-		return corrupt(m, format, 0, "only %d bytes before the marker: no room for the 12-byte module_signature block", modlen)
+		c := corrupt(m, format, 0, "only %d bytes before the marker: no room for the 12-byte module_signature block", modlen)
+		return formats.ModSig{}, 0, &c
 	}
-	raw, err := m.ReadAt(format, modlen-formats.ModSigBlockSize, formats.ModSigBlockSize)
-	if err != nil {
-		return check{errno: formats.ErrnoEBADMSG, outcome: formats.Corrupt, reason: err.Error(), err: err}
-	}
-	b := decodeBlock(raw)
 	blockOff := modlen - formats.ModSigBlockSize
-	modlen = blockOff
+	raw, err := m.ReadAt(format, blockOff, formats.ModSigBlockSize)
+	if err != nil {
+		return formats.ModSig{}, 0, &check{errno: formats.ErrnoEBADMSG, outcome: formats.Corrupt, reason: err.Error(), err: err}
+	}
+	return decodeBlock(raw), blockOff, nil
+}
+
+// check37 is the released 3.7-4.2 module_sig_check + mod_verify_sig, carving from the end.
+func check37(m formats.Module, ring *keys.Ring, format string, e eraModel) check {
+	b, blockOff, c := tailBlock(m, format)
+	if c != nil {
+		return *c
+	}
+	ml := int64(len(formats.Marker))
+	modlen := blockOff
 	if int64(b.SigLen) >= modlen {
 		return corrupt(m, format, blockOff+8, "sig_len %d does not fit in the %d bytes before the block", b.SigLen, modlen)
 	}
@@ -254,21 +266,12 @@ func checkRC1(m formats.Module, ring *keys.Ring, format string, e eraModel) chec
 // check43 is the 4.3+ kernel looking at any module_signature trailer: the sig_len check, then
 // anything but PKCS#7 is ENOPKG.
 func check43(m formats.Module, format string) check {
-	ml := int64(len(formats.Marker))
-	if !formats.HasMarker(m) {
-		return check{errno: errnoUnsigned, outcome: formats.Unsigned, reason: "no signature marker at the end of the module"}
+	b, blockOff, c := tailBlock(m, format)
+	if c != nil {
+		return *c
 	}
-	modlen := m.Size - ml
-	if modlen <= formats.ModSigBlockSize {
-		return corrupt(m, format, 0, "only %d bytes before the marker: no room for the 12-byte module_signature block", modlen)
-	}
-	raw, err := m.ReadAt(format, modlen-formats.ModSigBlockSize, formats.ModSigBlockSize)
-	if err != nil {
-		return check{errno: formats.ErrnoEBADMSG, outcome: formats.Corrupt, reason: err.Error(), err: err}
-	}
-	b := decodeBlock(raw)
-	if int64(b.SigLen) >= modlen-formats.ModSigBlockSize {
-		return corrupt(m, format, modlen-4, "sig_len %d does not fit in the %d bytes before the block", b.SigLen, modlen-formats.ModSigBlockSize)
+	if int64(b.SigLen) >= blockOff {
+		return corrupt(m, format, blockOff+8, "sig_len %d does not fit in the %d bytes before the block", b.SigLen, blockOff)
 	}
 	if b.IDType != formats.IDTypePKCS7 {
 		return check{errno: formats.ErrnoENOPKG, outcome: formats.Unsupported, hash: HashAlgoName(b.Hash),
