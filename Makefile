@@ -10,7 +10,7 @@ IS_ROOT   := $(shell [ "$$(id -u)" = 0 ] && echo 1)
 
 export KMODSIG_CACHE := $(CACHE)
 
-.PHONY: all build demo test peers check unit pkcs11 fuzz bench clean man completion
+.PHONY: all build demo test peers check unit race pkcs11 fuzz bench clean man completion
 
 all: build
 
@@ -26,7 +26,7 @@ peers:
 
 # test: the whole suite. As root (CI) every peer is installed first and a missing peer fails
 # the test that needs it instead of skipping it; the Debian corpus and the real kernel run too.
-test: peers check unit pkcs11 fuzz
+test: peers check unit race pkcs11 fuzz
 	@p=$$(grep -c '^ok ' bin/unit.log); f=$$(grep -c '^FAIL' bin/unit.log); \
 	 echo "packages: $$p passed, $$f failed"
 
@@ -40,6 +40,11 @@ unit:
 	set -o pipefail; KMODSIG_REQUIRE_PEERS=$(IS_ROOT) KMODSIG_CORPUS=$(or $(KMODSIG_CORPUS),$(IS_ROOT)) \
 	KMODSIG_KERNEL_TEST=$(or $(KMODSIG_KERNEL_TEST),$(IS_ROOT)) \
 	$(GO) test -count=1 -timeout 60m ./... 2>&1 | tee bin/unit.log
+
+# race: the packages that run work concurrently (batch workers and writers, parallel
+# inspect/verify, shared key material) under the race detector.
+race:
+	$(GO) test -race -count=1 . ./conv ./cmd/kmodsig ./keys ./formats
 
 # pkcs11: the `pkcs11:` URI support (cgo, build tag pkcs11) against a SoftHSM2 token; skipped
 # when cgo is unavailable (the default build needs no cgo).
