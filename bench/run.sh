@@ -56,11 +56,14 @@ echo
 echo "== 2. re-sign the whole set ($total modules)"
 for spec in "rsa4096 sha256" "rsa2048 sha256" "ecdsa-p384 sha384"; do
   set -- $spec; key=$1; h=$2
-  rm -rf "$W/sf" "$W/km"; mkdir -p "$W/sf" "$W/km"
+  # fresh output directories, nothing deleted until the end: deleting thousands of files
+  # between runs makes ext4 (no journal here) scan recently freed inodes on every create,
+  # which would charge both tools for the previous run's clean-up
+  sfo="$W/sf-$key"; kmo="$W/km-$key"; mkdir -p "$sfo" "$kmo"
   sync; t0=$(now)
-  xargs -a "$W/list" -P2 -I{} sh -c 'o=$(echo "{}" | tr / _); '"$SF"' '"$h"' '"$KEYS/$key"'.pem '"$KEYS/$key"'.der '"$W"'/unsigned/{} '"$W"'/sf/$o'
+  xargs -a "$W/list" -P2 -I{} sh -c 'o=$(echo "{}" | tr / _); '"$SF"' '"$h"' '"$KEYS/$key"'.pem '"$KEYS/$key"'.der '"$W"'/unsigned/{} '"$sfo"'/$o'
   sync; t1=$(now)
-  /usr/bin/time -f '%M' -o "$W/rss" "$KM" convert --to pkcs7 --key "$KEYS/$key.pem" --hash "$h" -j 2 --out-dir "$W/km" "$W/unsigned" 2>/dev/null
+  /usr/bin/time -f '%M' -o "$W/rss" "$KM" convert --to pkcs7 --key "$KEYS/$key.pem" --hash "$h" -j 2 --out-dir "$kmo" "$W/unsigned" 2>/dev/null
   t2=$(now)
   sf=$(secs "$t0" "$t1"); km=$(secs "$t1" "$t2")
   echo "$key $h: xargs -P2 sign-file ${sf}s ($(python3 -c "print(f'{$sf*1000/$total:.2f}')") ms/module)  kmodsig -j2 ${km}s  ratio $(ratio "$sf" "$km")  peak RSS $(( $(cat "$W/rss") / 1024 )) MiB"
