@@ -16,7 +16,7 @@ SF=/usr/lib/linux-kbuild-6.1/scripts/sign-file
 for t in "$SF" modinfo sha256sum xargs /usr/bin/time openssl; do
   command -v "$t" >/dev/null || { echo "bench: $t missing (make peers)"; exit 1; }
 done
-go build -o bin/kmodsig ./cmd/kmodsig
+make -s build >/dev/null   # with libcrypto RSA signing when cgo and libssl-dev are there
 KM=$PWD/bin/kmodsig
 eval "$(go run ./internal/corpus/fetch)"   # MODULES, CERT, PACKAGE
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
@@ -25,6 +25,7 @@ now() { date +%s.%N; }
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}x')" "$1" "$2"; }
 secs() { python3 -c "import sys; print(f'{float(sys.argv[2])-float(sys.argv[1]):.2f}')" "$1" "$2"; }
 
+echo "== $("$KM" --version)"
 echo "== inputs: $PACKAGE, $(find "$MODULES" -name '*.ko' | wc -l) modules, $(du -sh "$MODULES" | cut -f1); cores: $(nproc)"
 # Unsigned copies of the whole set, made with kmodsig strip (bench 4 checks payloads via verify).
 (cd "$MODULES" && find . -name '*.ko' -printf '%P\n' | sort) > "$W/list"

@@ -7,6 +7,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/hmac"
 	"crypto/rand"
+	"crypto/rsa"
 	"errors"
 	"io"
 	"math/big"
@@ -18,6 +19,11 @@ import (
 // they are randomised like the era's tools. h == 0 asks an RSA signer for a raw PKCS#1 v1.5
 // type 1 signature without DigestInfo (digsig v1).
 func SignDigest(signer crypto.Signer, digest []byte, h crypto.Hash, o SignOptions) ([]byte, error) {
+	if k, ok := signer.(*rsa.PrivateKey); ok && rsaBackend != nil && h != 0 {
+		if sig, done, err := rsaBackend(k, digest, h); done {
+			return sig, err
+		}
+	}
 	var r io.Reader = rand.Reader
 	if o.Deterministic {
 		if _, ok := signer.(*ecdsa.PrivateKey); ok {
@@ -25,6 +31,19 @@ func SignDigest(signer crypto.Signer, digest []byte, h crypto.Hash, o SignOption
 		}
 	}
 	return signer.Sign(r, digest, h)
+}
+
+// rsaBackend, when set (the `openssl` build tag), signs RSA PKCS#1 v1.5 digests in place of
+// crypto/rsa; done is false when it declines (a hash it does not map), and Go signs instead.
+var rsaBackend func(k *rsa.PrivateKey, digest []byte, h crypto.Hash) (sig []byte, done bool, err error)
+
+// RSABackend names the RSA signing implementation SignDigest uses: "crypto/rsa", or
+// "openssl" in a build with the openssl tag.
+func RSABackend() string {
+	if rsaBackend != nil {
+		return "openssl"
+	}
+	return "crypto/rsa"
 }
 
 // SignDSA signs a digest with a DSA key, truncating it to the size of q as FIPS 186 says.

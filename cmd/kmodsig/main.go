@@ -10,6 +10,8 @@ import (
 
 	"github.com/alecthomas/kong"
 	kongcompletion "github.com/jotaen/kong-completion"
+
+	"github.com/kmodsig/kmodsig/formats"
 )
 
 // Exit codes (DESIGN.md).
@@ -60,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { exit = code }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
-		kong.Vars{"version": version},
+		kong.Vars{"version": version + " (RSA signing: " + formats.RSABackend() + ")"},
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: error: %v\n", programName, err)
