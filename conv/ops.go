@@ -35,7 +35,7 @@ func Layers(m formats.Module) []Layer {
 		if err != nil {
 			break
 		}
-		if sig.Offset+sig.Length == m.Size && sig.PayloadLen <= sig.Offset && sig.PayloadLen > 0 {
+		if appended(sig, m) {
 			m = m.Prefix(sig.PayloadLen)
 			continue
 		}
@@ -46,6 +46,12 @@ func Layers(m formats.Module) []Layer {
 		m = formats.NewModule(m.Name, b)
 	}
 	return out
+}
+
+// appended reports whether sig is appended to m: it ends the file and what it signs is the
+// prefix before it, so the layer is removed by narrowing the view of m to that prefix.
+func appended(sig *formats.Signature, m formats.Module) bool {
+	return sig.Offset+sig.Length == m.Size && sig.PayloadLen > 0 && sig.PayloadLen <= sig.Offset
 }
 
 // StripAll removes every signature from m and returns the unsigned module and the ids of
@@ -67,7 +73,7 @@ func stripAll(m formats.Module, b []byte) ([]byte, []string, error) {
 		if d == nil {
 			break
 		}
-		if sig, err := d.Parse(m); err == nil && sig.Offset+sig.Length == m.Size && sig.PayloadLen > 0 && sig.PayloadLen <= sig.Offset {
+		if sig, err := d.Parse(m); err == nil && appended(sig, m) {
 			removed = append(removed, d.ID())
 			m = m.Prefix(sig.PayloadLen)
 			if b != nil {
