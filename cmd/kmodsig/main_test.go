@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -33,7 +34,8 @@ func TestScript(t *testing.T) {
 		},
 		RequireExplicitExec: true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"patch": cmdPatch,
+			"patch":    cmdPatch,
+			"siglines": cmdSiglines,
 		},
 	})
 }
@@ -59,4 +61,30 @@ func cmdPatch(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	copy(b[off:], x)
 	ts.Check(os.WriteFile(p, b, 0o644))
+}
+
+// cmdSiglines implements `siglines IN OUT`: copy modinfo's signature block (sig_id, signer,
+// sig_key, sig_hashalgo, signature and its continuation lines) from IN to OUT, so that the
+// output of `modinfo` and of `kmodsig inspect` can be compared byte for byte with cmp.
+func cmdSiglines(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: siglines IN OUT")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	var out []string
+	in := false
+	for _, line := range strings.Split(string(b), "\n") {
+		switch {
+		case strings.HasPrefix(line, "sig_id:"), strings.HasPrefix(line, "signer:"), strings.HasPrefix(line, "sig_key:"),
+			strings.HasPrefix(line, "sig_hashalgo:"), strings.HasPrefix(line, "signature:"):
+			in = true
+			out = append(out, line)
+		case in && strings.HasPrefix(line, "\t\t"):
+			out = append(out, line)
+		default:
+			in = false
+		}
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(strings.Join(out, "\n")+"\n"), 0o644))
 }
