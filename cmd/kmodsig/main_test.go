@@ -2,13 +2,17 @@ package main
 
 import (
 	"encoding/hex"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/kmodsig/kmodsig/internal/peers"
 )
 
 func TestMain(m *testing.M) {
@@ -33,6 +37,21 @@ func TestScript(t *testing.T) {
 			return nil
 		},
 		RequireExplicitExec: true,
+		// [peer:NAME] is true when the peer tool NAME is installed; when it is missing and
+		// KMODSIG_REQUIRE_PEERS=1 (make test as root, CI) the script fails instead of skipping.
+		Condition: func(cond string) (bool, error) {
+			name, ok := strings.CutPrefix(cond, "peer:")
+			if !ok {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			if _, err := exec.LookPath(name); err == nil {
+				return true, nil
+			}
+			if peers.Required() {
+				return false, fmt.Errorf("peer %s missing but KMODSIG_REQUIRE_PEERS=1", name)
+			}
+			return false, nil
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"patch":    cmdPatch,
 			"siglines": cmdSiglines,
