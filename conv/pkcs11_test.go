@@ -25,6 +25,9 @@ func softHSMToken(t *testing.T) {
 	t.Helper()
 	util := peers.Require(t, "softhsm2-util")
 	if _, err := os.Stat(softHSMLib); err != nil {
+		if peers.Required() {
+			t.Fatalf("%s missing (Debian package softhsm2) but KMODSIG_REQUIRE_PEERS=1", softHSMLib)
+		}
 		t.Skipf("%s missing: install Debian package softhsm2", softHSMLib)
 	}
 	dir := t.TempDir()

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/kmodsig/kmodsig/formats"
+	"github.com/kmodsig/kmodsig/internal/peers"
 )
 
 // The certificates built into the test kernel, relative to testdata/keys: the first is
@@ -316,6 +317,9 @@ func (h *harness) buildKernel() {
 	out, err := cmd.Output()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() == 3 {
+		if peers.Required() {
+			h.t.Fatalf("real-kernel test cannot run here although KMODSIG_REQUIRE_PEERS=1: %s", strings.TrimSpace(lastLine(stderr.String())))
+		}
 		h.t.Skipf("real-kernel test cannot run here: %s", strings.TrimSpace(lastLine(stderr.String())))
 	}
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kmodsig/kmodsig/internal/peers"
 )
 
 func keyPath(name string) string { return filepath.Join(testKeys, name) }
@@ -229,9 +231,7 @@ func opensslNumbers(t *testing.T, path string) map[string]*big.Int {
 
 // TestDSAAgainstOpenSSL: both DSA forms load to exactly the numbers OpenSSL reads.
 func TestDSAAgainstOpenSSL(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl missing: install Debian package openssl")
-	}
+	peers.Require(t, "openssl")
 	for _, f := range []string{"dsa1024.key", "dsa1024.trad.key"} {
 		want := opensslNumbers(t, keyPath(f))
 		k := mustLoad(t, f).DSA

@@ -25,6 +25,9 @@ func softHSM(t *testing.T) string {
 	util := peers.Require(t, "softhsm2-util")
 	lib := "/usr/lib/softhsm/libsofthsm2.so"
 	if _, err := os.Stat(lib); err != nil {
+		if peers.Required() {
+			t.Fatalf("%s missing (Debian package softhsm2) but KMODSIG_REQUIRE_PEERS=1", lib)
+		}
 		t.Skipf("%s missing: install Debian package softhsm2", lib)
 	}
 	dir := t.TempDir()

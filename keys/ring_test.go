@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kmodsig/kmodsig/internal/peers"
 )
 
 func TestRingLookups(t *testing.T) {
@@ -162,9 +164,7 @@ func TestDerivedCertificate(t *testing.T) {
 		t.Fatal("Certificate replaced the given certificate")
 	}
 
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl missing: install Debian package openssl")
-	}
+	peers.Require(t, "openssl")
 	der := filepath.Join(t.TempDir(), "derived.der")
 	os.WriteFile(der, a.Raw, 0o644)
 	out, err := exec.Command("openssl", "x509", "-inform", "DER", "-in", der, "-noout", "-ext", "subjectKeyIdentifier").CombinedOutput()

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kmodsig/kmodsig/internal/peers"
 )
 
 const testKeys = "../testdata/keys"
@@ -218,9 +220,7 @@ func TestDescriptionLeadingZeroSKID(t *testing.T) {
 	if got, want := Description(c), "zero skid: 00"+hex.EncodeToString(testSKID[1:]); got != want {
 		t.Fatalf("Description = %q, want %q", got, want)
 	}
-	if _, err := exec.LookPath("keyctl"); err != nil {
-		t.Skip("keyctl missing: install Debian package keyutils")
-	}
+	peers.Require(t, "keyctl")
 	desc, ok := kernelDescription(t, der)
 	if !ok {
 		t.Skip("host kernel refuses asymmetric keys")
