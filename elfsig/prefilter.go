@@ -50,8 +50,13 @@ func mayHaveSection(m formats.Module, name string) bool {
 	default:
 		return true
 	}
-	if shnum == 0 || shstrndx == 0 || shstrndx >= 0xff00 || shstrndx >= shnum || shoff <= 0 || shoff > m.Size {
-		return true // escapes or no table: let the full parse decide
+	minEnt := int64(40)
+	if eh[4] == 2 {
+		minEnt = 64
+	}
+	if shnum == 0 || shstrndx == 0 || shstrndx >= 0xff00 || shstrndx >= shnum || shoff <= 0 || shoff > m.Size ||
+		shentsize < minEnt {
+		return true // escapes, no table or a header size we cannot read: let the full parse decide
 	}
 	sh, err := m.ReadAt(elfFormat, shoff+shstrndx*shentsize, shentsize)
 	if err != nil {
