@@ -610,15 +610,19 @@ func FuzzELF(f *testing.F) {
 			return
 		}
 		back, err := Remove(formats.NewModule("out", out), "module_sig")
-		if err != nil {
+		// The fixtures' exact round trip is TestAddRemoveExact's; here, over arbitrary bytes,
+		// Remove must never return other bytes as if they were the original: either exactly
+		// the input, or ErrNotExact when the input cannot be recovered (an old header table
+		// that cannot be told apart from other bytes of the file, such as an all-zero table
+		// in a file of zeros, so that two inputs give the same Add output).
+		switch {
+		case ef.Section("module_sig") != nil:
 			// A pre-existing module_sig section is found first.
-			if ef.Section("module_sig") == nil {
-				t.Fatalf("Remove after Add: %v", err)
-			}
-			return
-		}
-		if ef.Section("module_sig") == nil && !bytes.Equal(back, b) {
-			t.Fatal("Remove after Add is not exact")
+		case errors.Is(err, ErrNotExact):
+		case err != nil:
+			t.Fatalf("Remove after Add: %v", err)
+		case !bytes.Equal(back, b):
+			t.Fatal("Remove after Add returned other bytes without ErrNotExact")
 		}
 	})
 }

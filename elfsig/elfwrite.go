@@ -88,8 +88,13 @@ func (f *File) add(b []byte, s NewSection) ([]byte, error) {
 	out := make([]byte, 0, len(b)+len(oldNames)+len(s.Name)+1+int(align)+len(s.Data)+int(f.ShEntSize)*(n+1)+8)
 	out = append(out, b...)
 	namesOff := uint64(len(out))
-	nameOff := uint64(len(oldNames))
 	out = append(out, oldNames...)
+	if len(oldNames) == 0 {
+		// An empty name table: sections named by offset 0 must keep the empty name, so the
+		// copy starts with the NUL every ELF string table begins with (found by FuzzELF).
+		out = append(out, 0)
+	}
+	nameOff := uint64(len(out)) - namesOff
 	out = append(out, s.Name...)
 	out = append(out, 0)
 	out = pad(out, align)
@@ -111,7 +116,7 @@ func (f *File) add(b []byte, s NewSection) ([]byte, error) {
 	}
 	ent := func(i int) []byte { return out[tableOff+uint64(i)*uint64(e) : tableOff+uint64(i+1)*uint64(e)] }
 	f.putField(ent(f.ShStrNdx), fOffset, namesOff)
-	f.putField(ent(f.ShStrNdx), fSize, uint64(len(oldNames)+len(s.Name)+1))
+	f.putField(ent(f.ShStrNdx), fSize, nameOff+uint64(len(s.Name)+1))
 
 	ne := ent(n)
 	f.putField(ne, fName, nameOff)
@@ -309,30 +314,45 @@ func (f *File) exactRemove(b []byte, s *Section) []byte {
 		}
 		return nil
 	}
-	// The usual layout: the old table ends the old file.
-	if out := try(size - tab); out != nil {
-		return out
-	}
-	if ref < 0 {
-		for x := f.EhSize; x+tab <= size; x++ {
-			if out := try(x); out != nil {
-				return out
-			}
+	// Every position of the old table that gives back exactly this file is a candidate; a
+	// file whose old table cannot be told apart from other bytes (an all-zero table in a file
+	// full of zeros, found by FuzzELF) has more than one, and then no exact answer exists:
+	// return nil so the caller rebuilds and says so.
+	var found []byte
+	foundAt := int64(-1)
+	ambiguous := false
+	consider := func(x int64) {
+		if x == foundAt || ambiguous {
+			return
 		}
+		if out := try(x); out != nil {
+			if found != nil {
+				ambiguous = true
+				return
+			}
+			found, foundAt = out, x
+		}
+	}
+	consider(size - tab) // the usual layout: the old table ends the old file
+	if ref < 0 {
+		for x := f.EhSize; x+tab <= size && !ambiguous; x++ {
+			consider(x)
+		}
+	} else {
+		want := table[int64(ref)*e : int64(ref+1)*e]
+		for from := int64(0); from < size && !ambiguous; {
+			i := bytes.Index(b[from:size], want)
+			if i < 0 {
+				break
+			}
+			consider(from + int64(i) - int64(ref)*e)
+			from += int64(i) + 1
+		}
+	}
+	if ambiguous {
 		return nil
 	}
-	want := table[int64(ref)*e : int64(ref+1)*e]
-	for from := int64(0); from < size; {
-		i := bytes.Index(b[from:size], want)
-		if i < 0 {
-			break
-		}
-		if out := try(from + int64(i) - int64(ref)*e); out != nil {
-			return out
-		}
-		from += int64(i) + 1
-	}
-	return nil
+	return found
 }
 
 // rebuildRemove drops section s from the header table and renumbers what follows it.
