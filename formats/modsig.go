@@ -39,6 +39,13 @@ func (b ModSig) Marshal() []byte {
 	return out
 }
 
+// DecodeModSig decodes the 12 bytes of struct module_signature (the inverse of Marshal).
+// raw must hold at least ModSigBlockSize bytes.
+func DecodeModSig(raw []byte) ModSig {
+	return ModSig{Algo: raw[0], Hash: raw[1], IDType: raw[2], SignerLen: raw[3], KeyIDLen: raw[4],
+		Pad: [3]byte{raw[5], raw[6], raw[7]}, SigLen: binary.BigEndian.Uint32(raw[8:12])}
+}
+
 // ModSigTrailer is a parsed module_signature trailer: the block and where each part lies.
 // Layout, from the end: Marker (28), block (12), sig (SigLen), key_id (KeyIDLen),
 // signer (SignerLen), and the payload before them.
@@ -78,8 +85,7 @@ func ParseModSig(m Module, format string) (*ModSigTrailer, error) {
 		return nil, err
 	}
 	t := &ModSigTrailer{BlockOff: m.Size - tl}
-	t.Block = ModSig{Algo: raw[0], Hash: raw[1], IDType: raw[2], SignerLen: raw[3], KeyIDLen: raw[4],
-		Pad: [3]byte{raw[5], raw[6], raw[7]}, SigLen: binary.BigEndian.Uint32(raw[8:])}
+	t.Block = DecodeModSig(raw)
 	remain := t.BlockOff
 	if int64(t.Block.SigLen) >= remain || t.Block.SigLen == 0 {
 		return nil, Errorf(m, format, t.BlockOff+8, "sig_len %d does not fit in the %d bytes before the trailer", t.Block.SigLen, remain)

@@ -174,9 +174,7 @@ func model(m formats.Module, ring *keys.Ring, k kver) result {
 	if raw == nil {
 		return fail(kEBADMSG, formats.Corrupt, nil, "cannot read the module_signature block")
 	}
-	blk := formats.ModSig{Algo: raw[0], Hash: raw[1], IDType: raw[2], SignerLen: raw[3], KeyIDLen: raw[4],
-		Pad: [3]byte{raw[5], raw[6], raw[7]}}
-	blk.SigLen = uint32(raw[8])<<24 | uint32(raw[9])<<16 | uint32(raw[10])<<8 | uint32(raw[11])
+	blk := formats.DecodeModSig(raw)
 	if int64(blk.SigLen) >= m.Size-tl {
 		return fail(kEBADMSG, formats.Corrupt, formats.Errorf(m, Format, m.Size-tl+8, "sig_len %d does not fit", blk.SigLen),
 			"module_signature sig_len %d does not fit in the %d bytes before the trailer", blk.SigLen, m.Size-tl)

@@ -23,7 +23,7 @@ func findRC1(m formats.Module) (*layout, bool) {
 	if raw == nil || raw[2] != formats.IDTypeX509 {
 		return nil, false
 	}
-	b := decodeBlock(raw)
+	b := formats.DecodeModSig(raw)
 	if b.SigLen == 0 || b.SigLen > formats.MaxSignatureSize {
 		return nil, false
 	}
@@ -45,12 +45,6 @@ func findRC1(m formats.Module) (*layout, bool) {
 	l.keyIDOff = l.signerOff + int64(b.SignerLen)
 	l.sigOff = l.keyIDOff + int64(b.KeyIDLen)
 	return l, true
-}
-
-// decodeBlock decodes 12 bytes of struct module_signature.
-func decodeBlock(raw []byte) formats.ModSig {
-	return formats.ModSig{Algo: raw[0], Hash: raw[1], IDType: raw[2], SignerLen: raw[3], KeyIDLen: raw[4],
-		Pad: [3]byte{raw[5], raw[6], raw[7]}, SigLen: binary.BigEndian.Uint32(raw[8:12])}
 }
 
 // elfImageEnd returns the end of the ELF image in m: the largest of the end of the ELF header,

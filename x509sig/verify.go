@@ -209,7 +209,7 @@ func tailBlock(m formats.Module, format string) (formats.ModSig, int64, *check) 
 	if err != nil {
 		return formats.ModSig{}, 0, &check{errno: formats.ErrnoEBADMSG, outcome: formats.Corrupt, reason: err.Error(), err: err}
 	}
-	return decodeBlock(raw), blockOff, nil
+	return formats.DecodeModSig(raw), blockOff, nil
 }
 
 // check37 is the released 3.7-4.2 module_sig_check + mod_verify_sig, carving from the end.
@@ -250,7 +250,7 @@ func checkRC1(m formats.Module, ring *keys.Ring, format string, e eraModel) chec
 	if siglen <= formats.ModSigBlockSize {
 		return corrupt(m, format, sigStart, "only %d bytes after the first marker: no room for the 12-byte module_signature block", siglen)
 	}
-	b := decodeBlock(all[m.Size-formats.ModSigBlockSize:])
+	b := formats.DecodeModSig(all[m.Size-formats.ModSigBlockSize:])
 	siglen -= formats.ModSigBlockSize
 	ids := int64(b.SignerLen) + int64(b.KeyIDLen)
 	if int64(b.SigLen) >= siglen || siglen-int64(b.SigLen) != ids {
