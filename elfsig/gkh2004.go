@@ -398,7 +398,7 @@ func (GKH2004) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([
 		if x.BitLen() > GKHMaxMPIBits {
 			return nil, fmt.Errorf("gkh2004: %w: RSA signature over %d bits", formats.ErrKeyType, GKHMaxMPIBits)
 		}
-		data = append([]byte{byte(x.BitLen() >> 8), byte(x.BitLen())}, x.Bytes()...)
+		data = keys.AppendMPI(nil, x)
 	case GKHEncrypted:
 		d, err := formats.Digest(crypto.SHA1, stream)
 		if err != nil {
@@ -428,7 +428,7 @@ func (GKH2004) ExportKey(k *keys.Material, o formats.SignOptions) ([]byte, strin
 	}
 	var b bytes.Buffer
 	arr := func(name string, x *big.Int) {
-		mpi := append([]byte{byte(x.BitLen() >> 8), byte(x.BitLen())}, x.Bytes()...)
+		mpi := keys.AppendMPI(nil, x)
 		fmt.Fprintf(&b, "const char rsa_key_%s[] = {\n", name)
 		for _, c := range mpi {
 			fmt.Fprintf(&b, "0x%02x, ", c)

@@ -48,8 +48,8 @@ func ParseDigsigBlob(data []byte) (*rsa.PublicKey, error) {
 // DigsigBlob returns the digsig v1 public-key blob of an RSA key.
 func DigsigBlob(k *rsa.PublicKey) []byte {
 	b := []byte{1, 0, 0, 0, 0, 0, 2}
-	b = appendMPI(b, k.N)
-	b = appendMPI(b, big.NewInt(int64(k.E)))
+	b = AppendMPI(b, k.N)
+	b = AppendMPI(b, big.NewInt(int64(k.E)))
 	return b
 }
 
@@ -61,8 +61,8 @@ func DigsigKeyID(k *rsa.PublicKey) [8]byte {
 	return id
 }
 
-// appendMPI appends an OpenPGP MPI: be16 exact bit count, magnitude without leading zeros.
-func appendMPI(b []byte, x *big.Int) []byte {
+// AppendMPI appends an OpenPGP MPI (RFC 4880 §3.2): be16 exact bit count, magnitude without leading zeros.
+func AppendMPI(b []byte, x *big.Int) []byte {
 	bits := x.BitLen()
 	b = append(b, byte(bits>>8), byte(bits))
 	return append(b, x.Bytes()...)
