@@ -4,8 +4,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // ModuleSuffixes are the file names a directory walk picks up.
@@ -45,17 +47,96 @@ func Sizes(inputs []Input) {
 // walked recursively for module files (IsModuleName), in lexical order. Temporary files of an
 // interrupted kmodsig run (".name.kmodsig-*") are skipped.
 func Walk(paths []string) ([]Input, error) {
-	var out []Input
+	var out []walked
+	err := walk(paths, func(w walked) { out = append(out, w) })
+	if err != nil {
+		return nil, err
+	}
+	sortWalked(out)
+	inputs := make([]Input, len(out))
+	for i, w := range out {
+		inputs[i] = w.in
+	}
+	return inputs, nil
+}
+
+// WalkEach is Walk and Each overlapped: fn runs on jobs goroutines (<= 0: one per CPU) on
+// each input as soon as the walk finds it, so that walking a large tree (hundreds of
+// directories) is not a serial step before the work. Inputs and results are returned in
+// Walk's order. A walk error is returned after the inputs already found are done.
+func WalkEach[T any](paths []string, jobs int, fn func(Input) T) ([]Input, []T, error) {
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	// Fail on a missing argument before doing any work, as Walk does.
 	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			return nil, nil, err
+		}
+	}
+	type done struct {
+		w walked
+		r T
+	}
+	found := make(chan walked, 256)
+	var (
+		mu  sync.Mutex
+		out []done
+		wg  sync.WaitGroup
+	)
+	for range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for w := range found {
+				r := fn(w.in)
+				mu.Lock()
+				out = append(out, done{w, r})
+				mu.Unlock()
+			}
+		}()
+	}
+	err := walk(paths, func(w walked) { found <- w })
+	close(found)
+	wg.Wait()
+	if err != nil {
+		return nil, nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return walkedLess(out[i].w, out[j].w) })
+	inputs, results := make([]Input, len(out)), make([]T, len(out))
+	for i, d := range out {
+		inputs[i], results[i] = d.w.in, d.r
+	}
+	return inputs, results, nil
+}
+
+// walked is an input with the index of the argument it came from (Walk's order is argument
+// order, then path order within a directory argument).
+type walked struct {
+	arg int
+	in  Input
+}
+
+func walkedLess(a, b walked) bool {
+	if a.arg != b.arg {
+		return a.arg < b.arg
+	}
+	return a.in.Path < b.in.Path
+}
+
+func sortWalked(ws []walked) { sort.Slice(ws, func(i, j int) bool { return walkedLess(ws[i], ws[j]) }) }
+
+// walk calls emit for every input paths expand to, in the order found.
+func walk(paths []string, emit func(walked)) error {
+	for arg, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !st.IsDir() {
-			out = append(out, Input{Path: p, Rel: filepath.Base(p), Size: st.Size()})
+			emit(walked{arg, Input{Path: p, Rel: filepath.Base(p), Size: st.Size()}})
 			continue
 		}
-		var found []Input
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
@@ -69,15 +150,13 @@ func Walk(paths []string) ([]Input, error) {
 			}
 			if IsModuleName(name) {
 				rel, _ := filepath.Rel(p, path)
-				found = append(found, Input{Path: path, Root: p, Rel: rel})
+				emit(walked{arg, Input{Path: path, Root: p, Rel: rel}})
 			}
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		sort.Slice(found, func(i, j int) bool { return found[i].Path < found[j].Path })
-		out = append(out, found...)
 	}
-	return out, nil
+	return nil
 }

@@ -2,7 +2,12 @@ package conv
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"math/rand/v2"
+	"path/filepath"
+	"reflect"
+	"sync/atomic"
 	"testing"
 )
 
@@ -35,5 +40,78 @@ func TestWindowedReader(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestOpenReleasesWindows: after Close a module's windows go back to the pool and a read
+// fails instead of returning bytes of whichever module reuses them; reads before Close go
+// through the file descriptor Open holds (the middle of a large file is in no window).
+func TestOpenReleasesWindows(t *testing.T) {
+	dir := t.TempDir()
+	big := make([]byte, 3*SmallModule)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	p := filepath.Join(dir, "big.ko")
+	writeFile(t, p, big)
+	f, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mid := make([]byte, 100)
+	if _, err := f.Module.R.ReadAt(mid, HeadWindow+10); err != nil || !bytes.Equal(mid, big[HeadWindow+10:HeadWindow+110]) {
+		t.Fatalf("read between the windows: %v", err)
+	}
+	m := f.Module
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err == nil {
+		t.Error("second Close succeeded")
+	}
+	if _, err := m.R.ReadAt(mid, 0); !errors.Is(err, fs.ErrClosed) {
+		t.Fatalf("read after Close: %v, want %v", err, fs.ErrClosed)
+	}
+	if _, err := Open(filepath.Join(dir, "missing.ko")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Open(missing) = %v", err)
+	}
+	if _, err := Open(dir); !errors.Is(err, ErrNotRegular) {
+		t.Fatalf("Open(dir) = %v", err)
+	}
+}
+
+// TestWalkEach: the overlapped walk finds what Walk finds, in Walk's order (argument order,
+// then path order, where "a-b/x" sorts before "a/x" although the walk visits a/ first), and
+// gives each input its own result; a missing argument fails before any work.
+func TestWalkEach(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"a/x.ko", "a-b/x.ko", "a/b/y.ko.xz", "z.ko", "skip.txt", "a/.x.ko.kmodsig-1"} {
+		writeFile(t, filepath.Join(dir, p), []byte(p))
+	}
+	file := filepath.Join(dir, "z.ko")
+	args := []string{file, dir}
+	want, err := Walk(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	got, res, err := WalkEach(args, 3, func(in Input) string { calls.Add(1); return in.Rel })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("WalkEach inputs\n%v\nwant\n%v", got, want)
+	}
+	if len(want) != 5 || want[1].Rel != "a-b/x.ko" || int(calls.Load()) != len(want) {
+		t.Fatalf("Walk = %v (%d calls)", want, calls.Load())
+	}
+	for i := range got {
+		if res[i] != got[i].Rel {
+			t.Errorf("result %d = %q for %s", i, res[i], got[i].Path)
+		}
+	}
+	calls.Store(0)
+	if _, _, err := WalkEach([]string{dir, filepath.Join(dir, "missing")}, 2, func(in Input) int { calls.Add(1); return 0 }); !errors.Is(err, fs.ErrNotExist) || calls.Load() != 0 {
+		t.Fatalf("missing argument: %v after %d calls", err, calls.Load())
 	}
 }

@@ -19,7 +19,7 @@ func mayHaveSection(m formats.Module, name string) bool {
 	if m.Size < 52 {
 		return false
 	}
-	eh, err := m.ReadAt(elfFormat, 0, 52)
+	eh, err := m.ReadAt(elfFormat, 0, min(64, m.Size)) // both classes' headers in one read
 	if err != nil || !bytes.Equal(eh[:4], []byte("\x7fELF")) {
 		return false
 	}
@@ -38,12 +38,8 @@ func mayHaveSection(m formats.Module, name string) bool {
 		shoff = int64(bo.Uint32(eh[32:]))
 		shentsize, shnum, shstrndx = int64(bo.Uint16(eh[46:])), int64(bo.Uint16(eh[48:])), int64(bo.Uint16(eh[50:]))
 	case 2:
-		if m.Size < 64 {
+		if len(eh) < 64 {
 			return false
-		}
-		eh, err = m.ReadAt(elfFormat, 0, 64)
-		if err != nil {
-			return true
 		}
 		shoff = int64(bo.Uint64(eh[40:]))
 		shentsize, shnum, shstrndx = int64(bo.Uint16(eh[58:])), int64(bo.Uint16(eh[60:])), int64(bo.Uint16(eh[62:]))
@@ -75,5 +71,16 @@ func mayHaveSection(m formats.Module, name string) bool {
 	if err != nil {
 		return true
 	}
-	return bytes.Contains(names, append([]byte(name), 0))
+	// A substring match, not a name-by-name one: linkers merge a name into the tail of a
+	// longer one (".text" inside ".rela.text"), so a section's name may start mid-string.
+	for {
+		i := bytes.Index(names, []byte(name))
+		if i < 0 {
+			return false
+		}
+		if end := i + len(name); end == len(names) || names[end] == 0 {
+			return true
+		}
+		names = names[i+1:]
+	}
 }

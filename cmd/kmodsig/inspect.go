@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/kmodsig/kmodsig/conv"
@@ -52,43 +56,56 @@ func layerJSON(path string, l conv.Layer) inspectJSON {
 }
 
 func (c *InspectCmd) Run(e *env) error {
-	inputs, err := conv.Walk(c.Paths)
-	if err != nil {
-		return usage(err)
-	}
+	// Each file is rendered (JSON or text) by the worker that read it: the main goroutine
+	// only writes the results out in order.
 	type result struct {
-		j   inspectJSON
+		out []byte
 		err error
 	}
-	results := conv.Each(inputs, c.Jobs, func(in conv.Input) result {
+	_, results, err := conv.WalkEach(c.Paths, c.Jobs, func(in conv.Input) result {
 		j, err := inspectFile(in.Path)
-		return result{j, err}
-	})
-	var out []inspectJSON
-	bad := false
-	for i, in := range inputs {
-		j, err := results[i].j, results[i].err
 		if err != nil {
-			bad = true
-			fmt.Fprintf(e.stderr, "%s: error: %v\n", programName, err)
 			j = inspectJSON{Path: in.Path, Error: err.Error()}
 		}
 		if c.JSON {
-			out = append(out, j)
-			continue
+			out, merr := json.Marshal(j)
+			if merr != nil {
+				return result{nil, merr}
+			}
+			return result{out, err}
 		}
-		if err != nil {
-			continue
+		var b bytes.Buffer
+		if err == nil {
+			printInspect(&b, j)
 		}
-		printInspect(e, j)
+		return result{b.Bytes(), err}
+	})
+	if err != nil {
+		return usage(err)
+	}
+	bw := bufio.NewWriterSize(e.stdout, 64<<10)
+	if c.JSON {
+		bw.WriteString("[")
+	}
+	bad := false
+	for i, r := range results {
+		if r.err != nil {
+			bad = true
+			fmt.Fprintf(e.stderr, "%s: error: %v\n", programName, r.err)
+		}
+		if c.JSON {
+			if i > 0 {
+				bw.WriteString(",")
+			}
+			bw.WriteString("\n")
+		}
+		bw.Write(r.out)
 	}
 	if c.JSON {
-		if out == nil {
-			out = []inspectJSON{}
-		}
-		if err := writeJSON(e.stdout, out); err != nil {
-			return err
-		}
+		bw.WriteString("\n]\n")
+	}
+	if err := bw.Flush(); err != nil {
+		return err
 	}
 	if bad {
 		return &exitError{code: exitUsage}
@@ -118,8 +135,7 @@ func inspectFile(path string) (inspectJSON, error) {
 	return j, nil
 }
 
-func printInspect(e *env, j inspectJSON) {
-	w := e.stdout
+func printInspect(w io.Writer, j inspectJSON) {
 	field(w, "filename", j.Path)
 	field(w, "format", j.Format)
 	if j.Compression != "" {
@@ -129,17 +145,16 @@ func printInspect(e *env, j inspectJSON) {
 		fmt.Fprintln(w)
 		return
 	}
-	printLayer(e, j)
+	printLayer(w, j)
 	for i, l := range j.Layers {
 		field(w, "layer", fmt.Sprintf("%d (inside the signature above)", i+2))
 		field(w, "format", l.Format)
-		printLayer(e, l)
+		printLayer(w, l)
 	}
 	fmt.Fprintln(w)
 }
 
-func printLayer(e *env, j inspectJSON) {
-	w := e.stdout
+func printLayer(w io.Writer, j inspectJSON) {
 	if j.Variant != "" {
 		field(w, "variant", j.Variant)
 	}

@@ -16,15 +16,26 @@ func colonHex(b []byte) string { return hexColons(b, true) }
 // hexColons is colonHex, wrapped as modinfo wraps it or on one line (JSON).
 func hexColons(b []byte, wrap bool) string {
 	const digits = "0123456789ABCDEF"
-	out := make([]byte, 0, len(b)*3+len(b)/20*3)
+	n := 3*len(b) - 1
+	if n < 0 {
+		return ""
+	}
+	if wrap {
+		n += (len(b) - 1) / 20 * 3
+	}
+	out := make([]byte, n)
+	j := 0
 	for i, c := range b {
 		if i > 0 {
-			out = append(out, ':')
+			out[j] = ':'
+			j++
 			if wrap && i%20 == 0 {
-				out = append(out, "\n\t\t"...)
+				out[j], out[j+1], out[j+2] = '\n', '\t', '\t'
+				j += 3
 			}
 		}
-		out = append(out, digits[c>>4], digits[c&0xf])
+		out[j], out[j+1] = digits[c>>4], digits[c&0xf]
+		j += 2
 	}
 	return string(out)
 }

@@ -40,18 +40,17 @@ func (c *VerifyCmd) Run(e *env) error {
 	if err != nil {
 		return usage(err)
 	}
-	inputs, err := conv.Walk(c.Paths)
-	if err != nil {
-		return usage(err)
-	}
 	type result struct {
 		j   verifyJSON
 		err error
 	}
-	results := conv.Each(inputs, c.Jobs, func(in conv.Input) result {
+	inputs, results, err := conv.WalkEach(c.Paths, c.Jobs, func(in conv.Input) result {
 		j, err := verifyFile(in.Path, ring, formats.Policy{Kernel: c.Kernel})
 		return result{j, err}
 	})
+	if err != nil {
+		return usage(err)
+	}
 	var out []verifyJSON
 	code := exitOK
 	for i, in := range inputs {
