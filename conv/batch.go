@@ -108,39 +108,68 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 	for i, in := range inputs {
 		rep.Files[i] = FileResult{Path: in.Path, Target: o.To, Outcome: NotStarted}
 	}
-	// Signing is CPU-bound and runs on `jobs` workers; writing (fsync, rename) mostly waits
-	// for the disk, so it runs on 4*jobs goroutines of its own and the signing workers go on
-	// meanwhile (concurrent fsyncs share journal commits). Memory is bounded by bytes, not
-	// by count: a module holds its weight (its size) of a budget as large as the largest
-	// module (at least MinBatchBudget) from before it is read until it is written, so the
-	// largest module is converted alone and small ones many at a time. Each output directory
-	// is fsynced once, at the end: a rename lost in a crash leaves the complete old file.
+	// Signing is CPU-bound and runs on `jobs` workers; writing mostly waits for the disk, so
+	// it runs on 4*jobs goroutines of its own and the signing workers go on meanwhile. Memory
+	// is bounded by bytes, not by count: a module holds its weight (its size) of a budget as
+	// large as the largest module (at least MinBatchBudget) from before it is read until its
+	// temporary file is written, so the largest module is converted alone and small ones many
+	// at a time.
+	//
+	// Durability is a group commit: writers stage complete temporary files, and one committer
+	// makes every file staged so far durable at once (syncFS; an fsync per file where there is
+	// none) and only then renames them into place, so a crash leaves each module either as it
+	// was or completely converted. While one group is being flushed the next accumulates.
+	// Each output directory is fsynced once, at the end: a rename lost in a crash leaves the
+	// complete old file.
 	Sizes(inputs)
 	budget := int64(MinBatchBudget)
 	for _, in := range inputs {
 		budget = max(budget, weight(in))
 	}
 	sem := semaphore.NewWeighted(budget)
-	var dirs sync.Map
+	var dirs, made sync.Map
 	writes := make(chan pendingWrite, jobs)
-	var wwg sync.WaitGroup
+	staged := make(chan stagedWrite, 2*groupFiles) // writers never wait for a flush
+	var wwg, cwg sync.WaitGroup
 	for w := 0; w < 4*jobs; w++ {
 		wwg.Add(1)
 		go func() {
 			defer wwg.Done()
 			for pw := range writes {
-				r := pw.r
-				if err := pw.write(); err != nil {
-					r.Outcome, r.Error = Failed, err.Error()
-				} else {
-					r.Outcome = Converted
-					dirs.Store(filepath.Dir(pw.path), true)
-				}
+				t, err := pw.stage(&made)
 				sem.Release(pw.weight)
-				done(pw.i, r)
+				if err != nil {
+					r := pw.r
+					r.Outcome, r.Error = Failed, err.Error()
+					done(pw.i, r)
+					continue
+				}
+				staged <- stagedWrite{i: pw.i, r: pw.r, t: t, size: int64(len(pw.data))}
 			}
 		}()
 	}
+	cwg.Add(1)
+	go func() {
+		defer cwg.Done()
+		for first := range staged {
+			group, size := []stagedWrite{first}, first.size
+			deadline := time.NewTimer(groupWindow)
+		more:
+			for len(group) < groupFiles && size < groupBytes {
+				select {
+				case s, ok := <-staged:
+					if !ok {
+						break more
+					}
+					group, size = append(group, s), size+s.size
+				case <-deadline.C:
+					break more
+				}
+			}
+			deadline.Stop()
+			commitGroup(group, &dirs, done)
+		}
+	}()
 	process := func(i int) {
 		w := weight(inputs[i])
 		if err := sem.Acquire(context.Background(), w); err != nil {
@@ -186,8 +215,17 @@ dispatch:
 	wg.Wait()
 	close(writes)
 	wwg.Wait()
-	dirs.Range(func(d, _ any) bool {
-		syncDir(d.(string))
+	close(staged)
+	cwg.Wait()
+	// The renames: one syncFS per filesystem, else an fsync per output directory.
+	flushed := map[uint64]bool{}
+	dirs.Range(func(d, dev any) bool {
+		if !groupSync {
+			syncDir(d.(string))
+		} else if !flushed[dev.(uint64)] {
+			flushed[dev.(uint64)] = true
+			syncFS(d.(string))
+		}
 		return true
 	})
 	for _, f := range rep.Files {
@@ -241,13 +279,67 @@ type pendingWrite struct {
 	mtime  time.Time
 }
 
-func (pw *pendingWrite) write() error {
+// stage creates the output directory (once per directory: made) and writes the temporary
+// file, fsynced unless the batch commits groups with syncFS.
+func (pw *pendingWrite) stage(made *sync.Map) (tempFile, error) {
 	if dir := filepath.Dir(pw.path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
+		if _, ok := made.Load(dir); !ok {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return tempFile{}, err
+			}
+			made.Store(dir, true)
 		}
 	}
-	return writeAtomic(pw.path, pw.data, pw.mode, pw.mtime, false)
+	return stageTemp(pw.path, pw.data, pw.mode, pw.mtime, !groupSync)
+}
+
+// stagedWrite is a converted module whose temporary file is complete, waiting for its group
+// to be made durable and renamed into place.
+type stagedWrite struct {
+	i    int
+	r    FileResult
+	t    tempFile
+	size int64
+}
+
+// A commit group closes when it has groupFiles files or groupBytes bytes, or groupWindow after
+// its first file: each flush waits for the disk (about 1 ms here, however little it writes), so
+// groups must be large enough that flushing is not the batch's bottleneck, and the window
+// bounds how long a finished module waits for its rename.
+const (
+	groupFiles  = 1024
+	groupBytes  = 128 << 20
+	groupWindow = 200 * time.Millisecond
+)
+
+// commitGroup makes the group's temporary files durable (one syncFS per filesystem) and then
+// renames each into place. If a filesystem cannot be flushed, its files are not renamed:
+// their temporary files are removed and they fail.
+func commitGroup(group []stagedWrite, dirs *sync.Map, done func(int, FileResult)) {
+	flushErr := map[uint64]error{}
+	if groupSync {
+		for _, s := range group {
+			if _, ok := flushErr[s.t.dev]; !ok {
+				flushErr[s.t.dev] = syncFS(s.t.name)
+			}
+		}
+	}
+	for _, s := range group {
+		r := s.r
+		err := flushErr[s.t.dev]
+		if err != nil {
+			os.Remove(s.t.name)
+		} else {
+			err = s.t.commit()
+		}
+		if err != nil {
+			r.Outcome, r.Error = Failed, err.Error()
+		} else {
+			r.Outcome = Converted
+			dirs.Store(filepath.Dir(s.t.path), s.t.dev)
+		}
+		done(s.i, r)
+	}
 }
 
 // prepareOne does everything but the write: the result, and the write to do (nil when the

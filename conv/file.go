@@ -112,16 +112,30 @@ func (mf *File) Close() error {
 // sets mode (and mtime when non-zero), renames it over path and fsyncs the directory, so a
 // crash leaves either the old file or the complete new one, never a truncated module.
 func WriteAtomic(path string, data []byte, mode os.FileMode, mtime time.Time) error {
-	return writeAtomic(path, data, mode, mtime, true)
-}
-
-// writeAtomic is WriteAtomic; without dirSync the caller fsyncs the directory later (a batch
-// does it once per directory).
-func writeAtomic(path string, data []byte, mode os.FileMode, mtime time.Time, dirSync bool) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".kmodsig-*")
+	t, err := stageTemp(path, data, mode, mtime, true)
 	if err != nil {
 		return err
+	}
+	if err := t.commit(); err != nil {
+		return err
+	}
+	syncDir(filepath.Dir(path))
+	return nil
+}
+
+// tempFile is a complete temporary file beside path, waiting to be renamed over it.
+type tempFile struct {
+	name, path string
+	dev        uint64 // the filesystem it is on (Linux; 0 elsewhere): what syncfs flushes
+}
+
+// stageTemp writes data to a new temporary file beside path (".NAME.kmodsig-*"), sets mode
+// and mtime, and fsyncs it when fsync is set. A batch stages files without fsync and makes a
+// whole group durable at once before renaming any of them (groupCommit).
+func stageTemp(path string, data []byte, mode os.FileMode, mtime time.Time, fsync bool) (t tempFile, err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".kmodsig-*")
+	if err != nil {
+		return t, err
 	}
 	defer func() {
 		if err != nil {
@@ -130,27 +144,33 @@ func writeAtomic(path string, data []byte, mode os.FileMode, mtime time.Time, di
 		}
 	}()
 	if _, err = tmp.Write(data); err != nil {
-		return err
+		return t, err
 	}
 	if err = tmp.Chmod(mode); err != nil {
-		return err
+		return t, err
 	}
-	if err = tmp.Sync(); err != nil {
-		return err
+	if fsync {
+		if err = tmp.Sync(); err != nil {
+			return t, err
+		}
 	}
+	dev := fileDev(tmp)
 	if err = tmp.Close(); err != nil {
-		return err
+		return t, err
 	}
 	if !mtime.IsZero() {
 		if err = os.Chtimes(tmp.Name(), mtime, mtime); err != nil {
-			return err
+			return t, err
 		}
 	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
+	return tempFile{name: tmp.Name(), path: path, dev: dev}, nil
+}
+
+// commit renames the temporary file over its path; on failure it removes it.
+func (t tempFile) commit() error {
+	if err := os.Rename(t.name, t.path); err != nil {
+		os.Remove(t.name)
 		return err
-	}
-	if dirSync {
-		syncDir(dir)
 	}
 	return nil
 }

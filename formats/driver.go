@@ -58,6 +58,9 @@ type SignOptions struct {
 	Deterministic bool
 	// Warn, when set, receives warnings (for example a forced key type).
 	Warn func(msg string)
+	// Digests, when set, records the digests the driver computes over the module, for the
+	// verification that follows (conv.Sign; see DigestMemo). Drivers may ignore it.
+	Digests *DigestMemo
 }
 
 // Warnf sends a warning to o.Warn if set.

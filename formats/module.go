@@ -13,12 +13,19 @@ type Module struct {
 	Name string
 	R    io.ReaderAt
 	Size int64
+	// Digests, when set, answers digests of in-memory bytes already hashed (see DigestMemo).
+	Digests *DigestMemo
+
+	data []byte // the bytes, when the module is in memory (NewModule)
 }
 
 // NewModule returns a Module over b.
 func NewModule(name string, b []byte) Module {
-	return Module{Name: name, R: bytes.NewReader(b), Size: int64(len(b))}
+	return Module{Name: name, R: bytes.NewReader(b), Size: int64(len(b)), data: b}
 }
+
+// InMemory returns the module's bytes when it is held in memory (NewModule), else nil.
+func (m Module) InMemory() []byte { return m.data }
 
 // ReadAt reads exactly n bytes at off, or returns a *FormatError naming the format.
 func (m Module) ReadAt(format string, off, n int64) ([]byte, error) {
@@ -68,7 +75,11 @@ func (m Module) Prefix(n int64) Module {
 	if n > m.Size {
 		n = m.Size
 	}
-	return Module{Name: m.Name, R: m.R, Size: n}
+	p := Module{Name: m.Name, R: m.R, Size: n, Digests: m.Digests}
+	if m.data != nil {
+		p.data = m.data[:n]
+	}
+	return p
 }
 
 // Reader streams bytes [off, off+n) of the module.

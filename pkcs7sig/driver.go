@@ -2,6 +2,7 @@ package pkcs7sig
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -256,7 +257,13 @@ func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]
 	if h == 0 {
 		h = DefaultHash
 	}
-	cms, err := signCMS(bytes.NewReader(unsigned), k.Signer, cert, h, o.KeyID, o)
+	digestOf := func(h crypto.Hash) ([]byte, error) {
+		if !h.Available() {
+			return nil, fmt.Errorf("%w: %s not available", formats.ErrHash, formats.HashName(h))
+		}
+		return o.Digests.Sum(h, unsigned), nil // hashes, and remembers for the self-check
+	}
+	cms, err := signCMS(digestOf, k.Signer, cert, h, o.KeyID, o)
 	if err != nil {
 		return nil, err
 	}

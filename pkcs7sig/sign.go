@@ -83,11 +83,17 @@ func serialContents(cert *x509.Certificate) []byte {
 // SignCMS hashes payload with h and returns sign-file's DER CMS for it, signed by signer
 // whose public key must be cert's.
 func SignCMS(payload io.Reader, signer crypto.Signer, cert *x509.Certificate, h crypto.Hash, useSKID bool) ([]byte, error) {
-	return signCMS(payload, signer, cert, h, useSKID, formats.SignOptions{})
+	return signCMS(readerDigest(payload), signer, cert, h, useSKID, formats.SignOptions{})
 }
 
-// signCMS is SignCMS honouring o.Deterministic (RFC 6979 ECDSA nonces, see formats.SignDigest).
-func signCMS(payload io.Reader, signer crypto.Signer, cert *x509.Certificate, h crypto.Hash, useSKID bool, o formats.SignOptions) ([]byte, error) {
+// readerDigest hashes what r streams.
+func readerDigest(r io.Reader) func(crypto.Hash) ([]byte, error) {
+	return func(h crypto.Hash) ([]byte, error) { return formats.Digest(h, r) }
+}
+
+// signCMS is SignCMS honouring o.Deterministic (RFC 6979 ECDSA nonces, see formats.SignDigest),
+// with the payload's digest from digest.
+func signCMS(digestOf func(crypto.Hash) ([]byte, error), signer crypto.Signer, cert *x509.Certificate, h crypto.Hash, useSKID bool, o formats.SignOptions) ([]byte, error) {
 	if h == 0 {
 		h = DefaultHash
 	}
@@ -106,7 +112,7 @@ func signCMS(payload io.Reader, signer crypto.Signer, cert *x509.Certificate, h 
 	default:
 		return nil, fmt.Errorf("%w: %T (module PKCS#7 signatures are RSA or ECDSA)", formats.ErrKeyType, k)
 	}
-	digest, err := formats.Digest(h, payload)
+	digest, err := digestOf(h)
 	if err != nil {
 		return nil, err
 	}

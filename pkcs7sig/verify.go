@@ -344,7 +344,7 @@ func checkCMS(m formats.Module, t *trailer, sd *SignedData, ring *keys.Ring, k k
 			}
 		}
 		if st.embedded != nil {
-			if err := verifySig(st.embedded.PublicKey, st, digests[st.digest.hash]); err != nil {
+			if err := verifySig(ring, st.embedded.PublicKey, st, digests[st.digest.hash]); err != nil {
 				// Unlike the trust check, this path returns public_key_verify_signature's
 				// own error (pkcs7_verify_one), which is not always EKEYREJECTED.
 				kerr := embeddedVerifyErrno(st.embedded.PublicKey, st, digests[st.digest.hash])
@@ -443,7 +443,7 @@ func trustOne(st *signerState, ring *keys.Ring, certs []*x509.Certificate, diges
 	}
 	if e := st.embedded; e != nil {
 		if rc := ringByCert(ring, e); rc != nil {
-			return check(rc, func() error { return verifySig(rc.PublicKey, st, digest) })
+			return check(rc, func() error { return verifySig(ring, rc.PublicKey, st, digest) })
 		}
 		if bytes.Equal(e.RawIssuer, e.RawSubject) {
 			return nil, kENOKEY, nil
@@ -470,7 +470,7 @@ func trustOne(st *signerState, ring *keys.Ring, certs []*x509.Certificate, diges
 	if rc == nil {
 		return nil, kENOKEY, nil
 	}
-	return check(rc, func() error { return verifySig(rc.PublicKey, st, digest) })
+	return check(rc, func() error { return verifySig(ring, rc.PublicKey, st, digest) })
 }
 
 func ringByCert(ring *keys.Ring, c *x509.Certificate) *x509.Certificate {
@@ -489,7 +489,7 @@ func ringByCert(ring *keys.Ring, c *x509.Certificate) *x509.Certificate {
 // verifySig checks the signature value against pub the way public_key_verify_signature does:
 // the signature's key type must match the key's, RSA is PKCS#1 v1.5 over DigestInfo, ECDSA is
 // X9.62 DER over the digest.
-func verifySig(pub crypto.PublicKey, st *signerState, digest []byte) error {
+func verifySig(ring *keys.Ring, pub crypto.PublicKey, st *signerState, digest []byte) error {
 	switch st.pkey.name {
 	case "rsa":
 		k, ok := pub.(*rsa.PublicKey)
@@ -505,7 +505,7 @@ func verifySig(pub crypto.PublicKey, st *signerState, digest []byte) error {
 		if !ok {
 			return fmt.Errorf("ECDSA signature but the certificate holds a %s key", keyType(pub))
 		}
-		if !ecdsa.VerifyASN1(k, digest, st.si.Signature) {
+		if !ring.VerifyECDSA(k, digest, st.si.Signature) { // with ring's secret, if it has k's
 			return errors.New("ECDSA verification failed")
 		}
 		return nil
@@ -565,6 +565,13 @@ func digestPayload(m formats.Module, n int64, states []*signerState) (map[crypto
 			hs[h] = w
 			ws = append(ws, w)
 		}
+	}
+	if data := m.InMemory(); data != nil && m.Digests != nil && int64(len(data)) >= n {
+		out := map[crypto.Hash][]byte{}
+		for h := range hs {
+			out[h] = m.Digests.Sum(h, data[:n])
+		}
+		return out, nil
 	}
 	if len(ws) > 0 {
 		if _, err := io.Copy(io.MultiWriter(ws...), m.Reader(0, n)); err != nil {

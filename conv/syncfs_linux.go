@@ -1,0 +1,40 @@
+package conv
+
+import (
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// groupSync is true where a batch makes a group of staged files durable with one syncfs
+// per filesystem instead of one fsync per file.
+//
+// On this machine's ext4 each fsync of a small new file cost 0.6 ms of waiting, as much as
+// everything else a conversion does; a batch of 4000 modules spent most of its time in them.
+// syncfs(2) writes back and waits for every dirty page and inode of the filesystem, so after
+// it returns each file staged before the call is as durable as an fsync would have made it;
+// since Linux 5.8 it also reports writeback errors of the files it flushed.
+const groupSync = true
+
+// fileDev returns the device of the filesystem f is on.
+func fileDev(f *os.File) uint64 {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return 0
+	}
+	return st.Dev
+}
+
+// syncFS makes everything written to the filesystem holding path durable.
+func syncFS(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Syncfs(int(f.Fd())); err != nil {
+		return &os.PathError{Op: "syncfs", Path: path, Err: err}
+	}
+	return nil
+}
