@@ -41,10 +41,11 @@ func consistentECDSA(priv *ecdsa.PrivateKey) bool {
 	}
 	ok := false
 	if c := ecdhCurve(priv.Curve); c != nil {
-		size := (priv.Curve.Params().N.BitLen() + 7) / 8
-		if k, err := c.NewPrivateKey(priv.D.FillBytes(make([]byte, size))); err == nil {
-			want, err := priv.PublicKey.ECDH()
-			ok = err == nil && bytes.Equal(k.PublicKey().Bytes(), want.Bytes())
+		d, err := priv.Bytes()
+		if err == nil {
+			k, err1 := c.NewPrivateKey(d)
+			want, err2 := priv.PublicKey.Bytes()
+			ok = err1 == nil && err2 == nil && bytes.Equal(k.PublicKey().Bytes(), want)
 		}
 	}
 	consistentKeys.Store(priv, ok)
@@ -86,9 +87,13 @@ func verifyECDSAWithSecret(priv *ecdsa.PrivateKey, digest, sig []byte) bool {
 	if r.Sign() <= 0 || s.Sign() <= 0 || r.Cmp(n) >= 0 || s.Cmp(n) >= 0 {
 		return false
 	}
+	db, err := priv.Bytes()
+	if err != nil {
+		return ecdsa.VerifyASN1(&priv.PublicKey, digest, sig)
+	}
 	e := hashToInt(digest, n)
 	w := new(big.Int).ModInverse(s, n)
-	t := new(big.Int).Mul(r, priv.D)
+	t := new(big.Int).Mul(r, new(big.Int).SetBytes(db))
 	t.Add(t, e).Mul(t, w).Mod(t, n)
 	if t.Sign() == 0 {
 		return false // R is the point at infinity

@@ -90,6 +90,7 @@ func TestVerifyECDSA(t *testing.T) {
 			}
 		}
 		// A private key whose D belongs to another public point must not vouch for it.
+		//lint:ignore SA1019 a key whose scalar and point disagree can only be built from the raw field
 		bad := &ecdsa.PrivateKey{PublicKey: priv.PublicKey, D: other.D}
 		digest := sha256.Sum256([]byte("x"))
 		sig, _ := ecdsa.SignASN1(cryptoRand{rng}, other, digest[:])
