@@ -88,13 +88,25 @@ KEY=$( {
 } | sha256sum | cut -c1-16)
 BASE=${KMODSIG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kmodsig}/kernel
 DEST=$BASE/$VERSION-$KEY
-if [ -f "$DEST/stamp" ]; then echo "$DEST"; exit 0; fi
+# "used" is touched on every use; building a new entry removes the entries nobody used for
+# KMODSIG_KERNEL_KEEP_DAYS days (default 14): each holds a 1.5 GB tree.
+if [ -f "$DEST/stamp" ]; then touch "$DEST/used"; echo "$DEST"; exit 0; fi
 
 mkdir -p "$BASE"
 exec 9>"$BASE/.lock"
 flock 9
-if [ -f "$DEST/stamp" ]; then echo "$DEST"; exit 0; fi
+if [ -f "$DEST/stamp" ]; then touch "$DEST/used"; echo "$DEST"; exit 0; fi
 rm -rf "$DEST" # a directory without a stamp is a leftover: never trust it
+KEEP=${KMODSIG_KERNEL_KEEP_DAYS:-14}
+case $KEEP in '' | *[!0-9]*) die "KMODSIG_KERNEL_KEEP_DAYS must be a number of days" ;; esac
+for old in "$BASE"/*/; do
+	old=${old%/}
+	[ -f "$old/stamp" ] && [ "$old" != "$DEST" ] || continue
+	if [ -z "$(find "$old" -maxdepth 1 \( -name used -o -name stamp \) -mtime -"$KEEP")" ]; then
+		echo "build-kernel.sh: removing $old (unused for $KEEP days)" >&2
+		rm -rf "$old"
+	fi
+done
 
 TMP=$(mktemp -d "$BASE/.build.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT INT TERM
@@ -155,6 +167,7 @@ END=$(date +%s)
 printf 'linux-source %s\nkey %s\nbuilt %s\nseconds %s\n' "$VERSION" "$KEY" \
 	"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$((END - START))" >"$TMP/stamp.new"
 mv "$TMP/stamp.new" "$TMP/stamp"
+touch "$TMP/used"
 mv "$TMP" "$DEST"
 trap - EXIT INT TERM
 echo "build-kernel.sh: built in $((END - START)) s" >&2
