@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -404,11 +405,18 @@ func prepareOne(in Input, o Options) (FileResult, *pendingWrite) {
 	return r, &pendingWrite{path: r.Output, data: out, mode: f.Mode, mtime: f.ModTime}
 }
 
-// removeStaleTemps removes the temporary files WriteAtomic creates for path
-// (".NAME.kmodsig-*" beside it) that an interrupted run left.
+// removeStaleTemps removes the temporary files kmodsig writes for path (".NAME.kmodsig-PID-*"
+// beside it) that an interrupted run left: those of processes that no longer run, and those
+// without a process id (older versions). A temporary file of a kmodsig still running on the
+// same tree is left to it.
 func removeStaleTemps(path string) {
-	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+globEscape(filepath.Base(path))+".kmodsig-*"))
+	prefix := "." + filepath.Base(path) + ".kmodsig-"
+	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(path), globEscape(prefix)+"*"))
 	for _, p := range stale {
+		pid, _, tagged := strings.Cut(strings.TrimPrefix(filepath.Base(p), prefix), "-")
+		if n, err := strconv.Atoi(pid); tagged && err == nil && n != os.Getpid() && processAlive(n) {
+			continue
+		}
 		if st, err := os.Lstat(p); err == nil && st.Mode().IsRegular() {
 			os.Remove(p)
 		}

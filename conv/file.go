@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -129,11 +130,11 @@ type tempFile struct {
 	dev        uint64 // the filesystem it is on (Linux; 0 elsewhere): what syncfs flushes
 }
 
-// stageTemp writes data to a new temporary file beside path (".NAME.kmodsig-*"), sets mode
+// stageTemp writes data to a new temporary file beside path (".NAME.kmodsig-PID-*"), sets mode
 // and mtime, and fsyncs it when fsync is set. A batch stages files without fsync and makes a
 // whole group durable at once before renaming any of them (groupCommit).
 func stageTemp(path string, data []byte, mode os.FileMode, mtime time.Time, fsync bool) (t tempFile, err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".kmodsig-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".kmodsig-"+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
 		return t, err
 	}

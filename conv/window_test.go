@@ -5,8 +5,12 @@ import (
 	"errors"
 	"io/fs"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
+	"strconv"
 	"sync/atomic"
 	"testing"
 )
@@ -113,5 +117,36 @@ func TestWalkEach(t *testing.T) {
 	calls.Store(0)
 	if _, _, err := WalkEach([]string{dir, filepath.Join(dir, "missing")}, 2, func(in Input) int { calls.Add(1); return 0 }); !errors.Is(err, fs.ErrNotExist) || calls.Load() != 0 {
 		t.Fatalf("missing argument: %v after %d calls", err, calls.Load())
+	}
+}
+
+// TestRemoveStaleTemps: --resume removes the temporary files of runs that are gone (a dead
+// process id, or none: older versions) and leaves those of a kmodsig still running.
+func TestRemoveStaleTemps(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("process liveness is checked on Linux")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "m.ko")
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip("no true(1):", err)
+	}
+	dead := cmd.Process.Pid
+	names := map[string]bool{ // name -> should survive
+		".m.ko.kmodsig-" + strconv.Itoa(os.Getppid()) + "-123": true, // a live process
+		".m.ko.kmodsig-" + strconv.Itoa(dead) + "-456":         false,
+		".m.ko.kmodsig-789":     false, // no process id
+		".other.ko.kmodsig-1-1": true,  // another module's
+	}
+	for n := range names {
+		writeFile(t, filepath.Join(dir, n), []byte("partial"))
+	}
+	removeStaleTemps(out)
+	for n, keep := range names {
+		_, err := os.Stat(filepath.Join(dir, n))
+		if exists := err == nil; exists != keep {
+			t.Errorf("%s: exists %v, want %v", n, exists, keep)
+		}
 	}
 }
