@@ -204,14 +204,34 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 			}
 		}()
 	}
+	// Read-ahead: a goroutine runs prefetchAhead files ahead of the dispatcher asking the
+	// kernel to read each input in the background (prefetch), so that converting a tree that
+	// is not in the page cache overlaps the disk with the signing instead of stalling a
+	// worker on every file.
+	ahead := make(chan int, prefetchAhead)
+	stopPrefetch := make(chan struct{})
+	go func() {
+		defer close(ahead)
+		for i := next; i < len(inputs); i++ {
+			if !o.Resume { // a resumed run skips most inputs: do not read them
+				prefetch(inputs[i].Path)
+			}
+			select {
+			case ahead <- i:
+			case <-stopPrefetch:
+				return
+			}
+		}
+	}()
 dispatch:
-	for i := next; i < len(inputs); i++ {
+	for i := range ahead {
 		select {
 		case <-ctx.Done():
 			break dispatch
 		case work <- i:
 		}
 	}
+	close(stopPrefetch)
 	close(work)
 	wg.Wait()
 	close(writes)
@@ -244,6 +264,9 @@ dispatch:
 	rep.Seconds = time.Since(start).Seconds()
 	return rep
 }
+
+// prefetchAhead is how many inputs the read-ahead runs ahead of the workers.
+const prefetchAhead = 32
 
 // MinBatchBudget is the least number of module bytes a batch keeps in flight (see Convert).
 const MinBatchBudget = 8 << 20

@@ -17,3 +17,6 @@ func syncFS(string) error { return errors.New("syncfs: not supported on this sys
 // processAlive reports whether a process with this id may exist: without a portable check, it
 // answers no, and --resume removes every temporary file as older versions did.
 func processAlive(int) bool { return false }
+
+// prefetch is a no-op where there is no posix_fadvise.
+func prefetch(string) {}
