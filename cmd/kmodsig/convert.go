@@ -78,15 +78,17 @@ func (c *ConvertCmd) Run(e *env) error {
 			return usage(err)
 		}
 	}
-	// The batch keeps about the largest module in flight (conv.Convert); a soft memory limit
-	// of three times that plus 24 MiB makes the collector return what a finished module held
-	// before the heap doubles (peak RSS stays within 3x the largest module + 32 MiB).
+	// The batch keeps about the largest module in flight (conv.Convert), held twice at most
+	// (as read and as signed). A soft memory limit of twice that plus 24 MiB makes the
+	// collector reclaim what finished modules held before the heap doubles, and leaves about
+	// 20 MiB of the RSS budget (3x the largest module + 32 MiB) to what is not Go heap: the
+	// binary, stacks, libcrypto. With three times, one bench run in five peaked at 83-91 MiB.
 	conv.Sizes(inputs)
 	var largest int64
 	for _, in := range inputs {
 		largest = max(largest, in.Size)
 	}
-	debug.SetMemoryLimit(3*max(largest, conv.MinBatchBudget) + 24<<20)
+	debug.SetMemoryLimit(2*max(largest, conv.MinBatchBudget) + 24<<20)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
