@@ -79,16 +79,22 @@ func (c *ConvertCmd) Run(e *env) error {
 		}
 	}
 	// The batch keeps about the largest module in flight (conv.Convert), held twice at most
-	// (as read and as signed). A soft memory limit of twice that plus 24 MiB makes the
-	// collector reclaim what finished modules held before the heap doubles, and leaves about
-	// 20 MiB of the RSS budget (3x the largest module + 32 MiB) to what is not Go heap: the
-	// binary, stacks, libcrypto. With three times, one bench run in five peaked at 83-91 MiB.
+	// (as read and as signed). A soft memory limit of twice that plus 16 MiB makes the
+	// collector reclaim what finished modules held before the heap outgrows it, and leaves
+	// about 20 MiB of the RSS budget (3x the largest module + 32 MiB) to what is not Go heap:
+	// the binary, stacks, libcrypto. Under that limit the collector may let the heap grow to
+	// five times what is live (GOGC 400): a batch allocates two module-sized buffers per
+	// module, and collecting after every few of them (GOGC 100), with the scavenger handing the
+	// pages back to the kernel in between, was a tenth of a batch's CPU time.
 	conv.Sizes(inputs)
 	var largest int64
 	for _, in := range inputs {
 		largest = max(largest, in.Size)
 	}
-	debug.SetMemoryLimit(2*max(largest, conv.MinBatchBudget) + 24<<20)
+	debug.SetMemoryLimit(2*max(largest, conv.MinBatchBudget) + 16<<20)
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
