@@ -83,20 +83,26 @@ largest=$(find "$MODULES" -name '*.ko' -printf '%s\n' | sort -n | tail -1)
 echo "RSS budget (3x largest module + 32 MiB): $(( (3*largest) / 1048576 + 32 )) MiB"
 
 echo
-echo "== 3. inspect the whole set (best of 3 runs each)"
+echo "== 3. inspect the whole set (best of 3 rounds)"
 sync   # write back what step 2 wrote, so neither tool competes with it
 find "$MODULES" -name '*.ko' | sort > "$W/abs"
 xargs -a "$W/abs" cat > /dev/null   # both tools read the set from the page cache
 xargs -a "$W/abs" modinfo > /dev/null; "$KM" inspect --json "$MODULES" > /dev/null   # warm-up
-# best: the shortest of three timed runs of a command (the least disturbed by other load)
-best() { local b=""; for _ in 1 2 3; do local t0 t1; t0=$(now); "$@" > /dev/null; t1=$(now)
-  b=$(python3 -c "import sys; d=float(sys.argv[2])-float(sys.argv[1]); b=sys.argv[3]; print(f'{d:.3f}' if not b or d<float(b) else b)" "$t0" "$t1" "$b"); done; echo "$b"; }
-mi=$(best xargs -a "$W/abs" modinfo)
-km=$(best "$KM" inspect --json "$MODULES")
+# pair: three rounds, each timing the peer once and kmodsig once (alternating, so that a change
+# of load on this shared machine hits both); prints the shortest time of each
+pair() {
+  local peer=$1 ours=$2 bp="" bo="" t0 t1 t2
+  for _ in 1 2 3; do
+    t0=$(now); eval "$peer" > /dev/null; t1=$(now); eval "$ours" > /dev/null; t2=$(now)
+    read -r bp bo < <(python3 -c "import sys; a=float(sys.argv[2])-float(sys.argv[1]); b=float(sys.argv[3])-float(sys.argv[2])
+p,o=sys.argv[4],sys.argv[5]; print(f'{a if p==\"-\" or a<float(p) else float(p):.3f} {b if o==\"-\" or b<float(o) else float(o):.3f}')" "$t0" "$t1" "$t2" "${bp:--}" "${bo:--}")
+  done
+  echo "$bp $bo"
+}
+read -r mi km < <(pair 'xargs -a "$W/abs" modinfo' '"$KM" inspect --json "$MODULES"')
 echo "modinfo (one process): ${mi}s   kmodsig inspect: ${km}s   ratio $(ratio "$mi" "$km")   (target >= 3x)"
 
 echo
-echo "== 4. verify the whole set (best of 3 runs each)"
-sh=$(best xargs -a "$W/abs" -P2 -n 500 sha256sum)
-km=$(best "$KM" verify --keyring "$CERT" "$MODULES")
+echo "== 4. verify the whole set (best of 3 rounds)"
+read -r sh km < <(pair 'xargs -a "$W/abs" -P2 -n 500 sha256sum' '"$KM" verify --keyring "$CERT" "$MODULES"')
 echo "sha256sum -P2: ${sh}s   kmodsig verify: ${km}s   ratio $(ratio "$sh" "$km")   (target > 1x)"
