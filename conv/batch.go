@@ -120,8 +120,8 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 	// makes every file staged so far durable at once (syncFS; an fsync per file where there is
 	// none) and only then renames them into place, so a crash leaves each module either as it
 	// was or completely converted. While one group is being flushed the next accumulates.
-	// Each output directory is fsynced once, at the end: a rename lost in a crash leaves the
-	// complete old file.
+	// The renames are made durable once, at the end (one syncFS per filesystem, else an fsync
+	// per output directory): a rename lost in a crash leaves the complete old file.
 	Sizes(inputs)
 	budget := int64(MinBatchBudget)
 	for _, in := range inputs {
