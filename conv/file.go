@@ -97,6 +97,19 @@ func (mf *File) Bytes() ([]byte, error) {
 	return mf.data, nil
 }
 
+// bytesWithRoom is Bytes for a caller that takes the bytes over: an uncompressed module is
+// read into a new buffer with extra bytes of spare capacity.
+func (mf *File) bytesWithRoom(extra int) ([]byte, error) {
+	if mf.data != nil || mf.f == nil {
+		return mf.Bytes()
+	}
+	b := make([]byte, mf.Module.Size, mf.Module.Size+int64(extra))
+	if _, err := mf.Module.R.ReadAt(b, 0); err != nil && !(err == io.EOF && len(b) == 0) {
+		return nil, &formats.FormatError{Path: mf.Path, Format: "", Off: 0, Msg: "read failed", Err: err}
+	}
+	return b, nil
+}
+
 // Close releases the file. The Module must not be used after Close: its windows are
 // reused by the next Open.
 func (mf *File) Close() error {

@@ -183,11 +183,21 @@ var ErrSelfCheck = errors.New("signed module failed verification")
 // not), signs it in format id with k, and verifies the result with kmodsig's own verifier
 // against k's public forms before returning it.
 func Sign(name string, module []byte, id string, k *keys.Material, o formats.SignOptions) (*SignResult, error) {
+	o.InPlace = false
+	return sign(name, module, id, k, o)
+}
+
+// sign is Sign; with o.InPlace the caller gives module up, and an appending driver may build
+// the result in its spare capacity (the batch reads each module with room for a signature).
+func sign(name string, module []byte, id string, k *keys.Material, o formats.SignOptions) (*SignResult, error) {
 	d, err := formats.Lookup(id)
 	if err != nil {
 		return nil, err
 	}
 	unsigned, removed, err := stripAll(formats.NewModule(name, module), module)
+	if err == nil && o.InPlace && len(module) > 0 && len(unsigned) > 0 && &unsigned[0] == &module[0] {
+		unsigned = module[:len(unsigned)] // the prefix of module: give its capacity back
+	}
 	if err != nil {
 		return nil, err
 	}

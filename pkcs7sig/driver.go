@@ -267,6 +267,9 @@ func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]
 	if err != nil {
 		return nil, err
 	}
+	if o.InPlace {
+		return formats.AppendModSigInPlace(unsigned, nil, nil, cms, formats.ModSig{IDType: formats.IDTypePKCS7})
+	}
 	return formats.AppendModSig(unsigned, nil, nil, cms, formats.ModSig{IDType: formats.IDTypePKCS7})
 }
 
