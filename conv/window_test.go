@@ -154,9 +154,9 @@ func TestRemoveStaleTemps(t *testing.T) {
 }
 
 // TestSignInPlace: the batch's in-place signing (the trailer appended into the read buffer's
-// spare capacity) gives the bytes Sign gives, for an unsigned module and for one whose old
-// pkcs7 trailer it overwrites; it does reuse the buffer, and the public Sign never writes into
-// its argument's spare capacity.
+// spare capacity) gives the bytes Sign gives, for pkcs7 and x509, for an unsigned module and
+// for one whose old pkcs7 trailer it overwrites; it does reuse the buffer, and the public Sign
+// never writes into its argument's spare capacity.
 func TestSignInPlace(t *testing.T) {
 	k := loadKey(t, "rsa2048.pem")
 	old := loadKey(t, "untrusted-rsa2048.pem")
@@ -165,32 +165,35 @@ func TestSignInPlace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, module := range map[string][]byte{"unsigned": hello, "signed by another key": resigned.Signed} {
-		want, err := Sign("m", module, "pkcs7", k, formats.SignOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		roomy := make([]byte, len(module), len(module)+signatureRoom)
-		copy(roomy, module)
-		snapshot := append([]byte(nil), roomy...)
-		got, err := Sign("m", roomy, "pkcs7", k, formats.SignOptions{InPlace: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		spare := roomy[len(roomy):cap(roomy)]
-		if !bytes.Equal(got.Signed, want.Signed) || &got.Signed[0] == &roomy[0] || !bytes.Equal(roomy, snapshot) ||
-			!bytes.Equal(spare, make([]byte, len(spare))) {
-			t.Fatalf("%s: public Sign with InPlace set wrote into its argument or changed the result", name)
-		}
-		got, err = sign("m", roomy, "pkcs7", k, formats.SignOptions{InPlace: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got.Signed, want.Signed) {
-			t.Fatalf("%s: in-place result differs from Sign's", name)
-		}
-		if &got.Signed[0] != &roomy[0] {
-			t.Errorf("%s: in-place signing copied the module", name)
+	for _, id := range []string{"pkcs7", "x509"} {
+		for name, module := range map[string][]byte{"unsigned": hello, "signed by another key": resigned.Signed} {
+			name = id + ", " + name
+			want, err := Sign("m", module, id, k, formats.SignOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			roomy := make([]byte, len(module), len(module)+signatureRoom)
+			copy(roomy, module)
+			snapshot := append([]byte(nil), roomy...)
+			got, err := Sign("m", roomy, id, k, formats.SignOptions{InPlace: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			spare := roomy[len(roomy):cap(roomy)]
+			if !bytes.Equal(got.Signed, want.Signed) || &got.Signed[0] == &roomy[0] || !bytes.Equal(roomy, snapshot) ||
+				!bytes.Equal(spare, make([]byte, len(spare))) {
+				t.Fatalf("%s: public Sign with InPlace set wrote into its argument or changed the result", name)
+			}
+			got, err = sign("m", roomy, id, k, formats.SignOptions{InPlace: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Signed, want.Signed) {
+				t.Fatalf("%s: in-place result differs from Sign's", name)
+			}
+			if &got.Signed[0] != &roomy[0] {
+				t.Errorf("%s: in-place signing copied the module", name)
+			}
 		}
 	}
 }

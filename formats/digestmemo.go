@@ -46,3 +46,12 @@ func (dm *DigestMemo) Sum(h crypto.Hash, data []byte) []byte {
 	}
 	return sum
 }
+
+// DigestPrefix hashes the first n bytes of m with h: from m.Digests when m is in memory and
+// the memo has seen equal bytes, else by streaming them.
+func DigestPrefix(m Module, h crypto.Hash, n int64) ([]byte, error) {
+	if data := m.InMemory(); data != nil && m.Digests != nil && h.Available() && n >= 0 && n <= int64(len(data)) {
+		return m.Digests.Sum(h, data[:n]), nil
+	}
+	return Digest(h, m.Reader(0, n))
+}

@@ -374,7 +374,7 @@ func coreCrypto(m formats.Module, l *layout, pub *rsa.PublicKey, c check, desc s
 	if err != nil {
 		return check{errno: formats.ErrnoEBADMSG, outcome: formats.Corrupt, reason: err.Error(), err: err}
 	}
-	digest, err := formats.Digest(h, m.Reader(0, l.payloadLen))
+	digest, err := formats.DigestPrefix(m, h, l.payloadLen)
 	if err != nil {
 		c.errno, c.outcome, c.err = formats.ErrnoENOPKG, formats.Unsupported, err
 		c.reason = err.Error()

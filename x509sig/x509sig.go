@@ -302,9 +302,7 @@ func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]
 	if bytes.HasSuffix(unsigned, []byte(formats.Marker)) {
 		o.Warnf("x509: the module already ends with a signature marker: the new signature wraps the old one")
 	}
-	hw := h.New()
-	hw.Write(unsigned)
-	digest := hw.Sum(nil)
+	digest := o.Digests.Sum(h, unsigned) // hashes, and remembers for the self-check (conv.Sign)
 	var raw []byte
 	if h == crypto.RIPEMD160 {
 		// Go's crypto/rsa knows RIPEMD-160 under the ISO OID 1.0.10118.3.0.49; the kernel's
@@ -312,7 +310,7 @@ func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]
 		// did, and sign it raw (hash 0 = no DigestInfo added).
 		raw, err = k.Signer.Sign(rand.Reader, append(append([]byte(nil), digestInfo[h]...), digest...), crypto.Hash(0))
 	} else {
-		raw, err = k.Signer.Sign(rand.Reader, digest, h)
+		raw, err = formats.SignDigest(k.Signer, digest, h, o) // libcrypto in the openssl build
 	}
 	if err != nil {
 		return nil, fmt.Errorf("x509: signing: %w", err)
@@ -324,7 +322,11 @@ func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]
 	sig := make([]byte, 2+n)
 	binary.BigEndian.PutUint16(sig, uint16(n))
 	copy(sig[2+n-len(raw):], raw) // keep leading zeros: k bytes exactly
-	out, err := formats.AppendModSig(unsigned, signer, cert.SubjectKeyId, sig,
+	appendSig := formats.AppendModSig
+	if o.InPlace {
+		appendSig = formats.AppendModSigInPlace
+	}
+	out, err := appendSig(unsigned, signer, cert.SubjectKeyId, sig,
 		formats.ModSig{Algo: AlgoRSA, Hash: hb, IDType: formats.IDTypeX509})
 	if err != nil {
 		return nil, fmt.Errorf("x509: %w", err)
