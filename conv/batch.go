@@ -265,7 +265,7 @@ dispatch:
 	return rep
 }
 
-// signatureRoom is the spare capacity a batch reads each module with, so that an appended
+// signatureRoom is the spare capacity File.Bytes reads a module with, so that an appended
 // signature goes in without copying the module: sign-file's CMS with RSA-4096 and its trailer
 // take about 600 bytes. A larger signature is appended by copying, as without room.
 const signatureRoom = 4 << 10
@@ -413,12 +413,14 @@ func prepareOne(in Input, o Options) (FileResult, *pendingWrite) {
 			return fail(fmt.Errorf("source signature: %s: %s", v.Outcome, v.Reason))
 		}
 	}
-	data, err := f.bytesWithRoom(signatureRoom)
+	data, err := f.Bytes()
 	if err != nil {
 		return fail(err)
 	}
 	so := o.Sign
-	so.InPlace = true // data is ours: the signature may be appended to it without a copy
+	// An uncompressed module's bytes are ours alone: the signature may be appended to them
+	// without a copy. A compressed one's are also what f.Module reads.
+	so.InPlace = f.Compression == None
 	res, err := sign(in.Path, data, o.To, o.Key, so)
 	if err != nil {
 		return fail(err)

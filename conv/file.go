@@ -27,7 +27,7 @@ type File struct {
 	Module      formats.Module
 
 	f    readCloserAt
-	data []byte // decompressed bytes when compressed or after Bytes
+	data []byte // decompressed bytes when compressed
 }
 
 // Open opens a module file.
@@ -85,27 +85,17 @@ type fileStat struct {
 	regular bool
 }
 
-// Bytes returns the whole decompressed module.
+// Bytes returns the whole decompressed module. For an uncompressed file it is a new buffer the
+// caller owns, read with signatureRoom bytes of spare capacity so that a batch can append the
+// signature without copying the module; for a compressed file it is the decompressed bytes,
+// which the File's Module reads too.
 func (mf *File) Bytes() ([]byte, error) {
-	if mf.data == nil {
-		b, err := mf.Module.Bytes()
-		if err != nil {
-			return nil, err
-		}
-		mf.data = b
+	if mf.data != nil {
+		return mf.data, nil
 	}
-	return mf.data, nil
-}
-
-// bytesWithRoom is Bytes for a caller that takes the bytes over: an uncompressed module is
-// read into a new buffer with extra bytes of spare capacity.
-func (mf *File) bytesWithRoom(extra int) ([]byte, error) {
-	if mf.data != nil || mf.f == nil {
-		return mf.Bytes()
-	}
-	b := make([]byte, mf.Module.Size, mf.Module.Size+int64(extra))
+	b := make([]byte, mf.Module.Size, mf.Module.Size+signatureRoom)
 	if _, err := mf.Module.R.ReadAt(b, 0); err != nil && !(err == io.EOF && len(b) == 0) {
-		return nil, &formats.FormatError{Path: mf.Path, Format: "", Off: 0, Msg: "read failed", Err: err}
+		return nil, &formats.FormatError{Path: mf.Path, Off: 0, Msg: "read failed", Err: err}
 	}
 	return b, nil
 }

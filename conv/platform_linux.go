@@ -19,11 +19,12 @@ const groupSync = true
 
 // fileDev returns the device of the filesystem f is on.
 func fileDev(f *os.File) uint64 {
-	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
-		return 0
+	if st, err := f.Stat(); err == nil {
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			return sys.Dev
+		}
 	}
-	return st.Dev
+	return 0
 }
 
 // syncFS makes everything written to the filesystem holding path durable.

@@ -60,7 +60,7 @@ func Walk(paths []string) ([]Input, error) {
 	return inputs, nil
 }
 
-// WalkEach is Walk and Each overlapped: fn runs on jobs goroutines (<= 0: one per CPU) on
+// WalkEach walks paths as Walk does and runs fn on jobs goroutines (<= 0: one per CPU) on
 // each input as soon as the walk finds it, so that walking a large tree (hundreds of
 // directories) is not a serial step before the work. Inputs and results are returned in
 // Walk's order. A walk error is returned after the inputs already found are done.

@@ -62,9 +62,9 @@ type SignOptions struct {
 	// verification that follows (conv.Sign; see DigestMemo). Drivers may ignore it.
 	Digests *DigestMemo
 	// InPlace lets an appending driver build the signed module in the spare capacity of the
-	// unsigned one, as append does, instead of copying it: the caller gives the unsigned
-	// slice up (conv's batch, which read the module with room for a signature). Drivers may
-	// ignore it.
+	// unsigned one, as append does, instead of copying it (SignOptions.AppendModSig): the
+	// caller gives the unsigned slice up (conv's batch, which read the module with room for a
+	// signature). Drivers may ignore it.
 	InPlace bool
 }
 

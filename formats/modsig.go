@@ -113,33 +113,30 @@ func ParseModSig(m Module, format string) (*ModSigTrailer, error) {
 }
 
 // AppendModSig returns payload ‖ signer ‖ keyID ‖ sig ‖ block ‖ Marker, with the block's
-// SignerLen, KeyIDLen and SigLen filled in from the slices.
+// SignerLen, KeyIDLen and SigLen filled in from the slices. The result is a new slice.
 func AppendModSig(payload, signer, keyID, sig []byte, b ModSig) ([]byte, error) {
+	return appendModSig(payload, false, signer, keyID, sig, b)
+}
+
+// AppendModSig is AppendModSig for a driver's Sign: with o.InPlace it has append's semantics,
+// putting the trailer into payload's spare capacity when it fits (no copy of the module).
+func (o SignOptions) AppendModSig(payload, signer, keyID, sig []byte, b ModSig) ([]byte, error) {
+	return appendModSig(payload, o.InPlace, signer, keyID, sig, b)
+}
+
+func appendModSig(payload []byte, inPlace bool, signer, keyID, sig []byte, b ModSig) ([]byte, error) {
 	if len(signer) > 255 || len(keyID) > 255 {
 		return nil, fmt.Errorf("signer (%d bytes) or key id (%d bytes) longer than 255", len(signer), len(keyID))
 	}
 	if len(sig) > MaxSignatureSize {
 		return nil, ErrTooLarge
 	}
-	out := make([]byte, 0, len(payload)+len(signer)+len(keyID)+len(sig)+ModSigBlockSize+len(Marker))
-	return appendModSig(append(out, payload...), signer, keyID, sig, b)
-}
-
-// AppendModSigInPlace is AppendModSig with append's semantics: the trailer goes into payload's
-// spare capacity when it fits (no copy of the module), so payload must not be used again by
-// the caller except through the result.
-func AppendModSigInPlace(payload, signer, keyID, sig []byte, b ModSig) ([]byte, error) {
-	if len(signer) > 255 || len(keyID) > 255 {
-		return nil, fmt.Errorf("signer (%d bytes) or key id (%d bytes) longer than 255", len(signer), len(keyID))
-	}
-	if len(sig) > MaxSignatureSize {
-		return nil, ErrTooLarge
-	}
-	return appendModSig(payload, signer, keyID, sig, b)
-}
-
-func appendModSig(out, signer, keyID, sig []byte, b ModSig) ([]byte, error) {
 	b.SignerLen, b.KeyIDLen, b.SigLen = uint8(len(signer)), uint8(len(keyID)), uint32(len(sig))
+	out := payload
+	if !inPlace {
+		out = make([]byte, 0, len(payload)+len(signer)+len(keyID)+len(sig)+ModSigBlockSize+len(Marker))
+		out = append(out, payload...)
+	}
 	out = append(out, signer...)
 	out = append(out, keyID...)
 	out = append(out, sig...)

@@ -267,10 +267,7 @@ func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]
 	if err != nil {
 		return nil, err
 	}
-	if o.InPlace {
-		return formats.AppendModSigInPlace(unsigned, nil, nil, cms, formats.ModSig{IDType: formats.IDTypePKCS7})
-	}
-	return formats.AppendModSig(unsigned, nil, nil, cms, formats.ModSig{IDType: formats.IDTypePKCS7})
+	return o.AppendModSig(unsigned, nil, nil, cms, formats.ModSig{IDType: formats.IDTypePKCS7})
 }
 
 // ExportKey returns the DER X.509 certificate, what the kernel build embeds (certs/signing_key.x509)

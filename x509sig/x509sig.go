@@ -322,11 +322,7 @@ func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]
 	sig := make([]byte, 2+n)
 	binary.BigEndian.PutUint16(sig, uint16(n))
 	copy(sig[2+n-len(raw):], raw) // keep leading zeros: k bytes exactly
-	appendSig := formats.AppendModSig
-	if o.InPlace {
-		appendSig = formats.AppendModSigInPlace
-	}
-	out, err := appendSig(unsigned, signer, cert.SubjectKeyId, sig,
+	out, err := o.AppendModSig(unsigned, signer, cert.SubjectKeyId, sig,
 		formats.ModSig{Algo: AlgoRSA, Hash: hb, IDType: formats.IDTypeX509})
 	if err != nil {
 		return nil, fmt.Errorf("x509: %w", err)
