@@ -131,7 +131,8 @@ func signDigest(s *Sig, k *keys.Material, digest []byte, o formats.SignOptions) 
 		if h == crypto.RIPEMD160 {
 			// Go's PKCS#1 v1.5 signer knows RIPEMD-160 under the ISO OID; OpenPGP (RFC 4880
 			// §5.2.2) uses TeleTrusT 1.3.36.3.2.1, so sign the DigestInfo ourselves.
-			v, err = k.Signer.Sign(rand.Reader, append(append([]byte(nil), digestInfo[h]...), digest...), crypto.Hash(0))
+			prefix, _ := formats.DigestInfo(h)
+			v, err = k.Signer.Sign(rand.Reader, append(prefix, digest...), crypto.Hash(0))
 		} else {
 			v, err = k.Signer.Sign(rand.Reader, digest, h)
 		}

@@ -308,7 +308,8 @@ func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]
 		// Go's crypto/rsa knows RIPEMD-160 under the ISO OID 1.0.10118.3.0.49; the kernel's
 		// template is 1.3.36.3.2.1. Encode the DigestInfo ourselves, as the perl signer
 		// did, and sign it raw (hash 0 = no DigestInfo added).
-		raw, err = k.Signer.Sign(rand.Reader, append(append([]byte(nil), digestInfo[h]...), digest...), crypto.Hash(0))
+		prefix, _ := formats.DigestInfo(h)
+		raw, err = k.Signer.Sign(rand.Reader, append(prefix, digest...), crypto.Hash(0))
 	} else {
 		raw, err = formats.SignDigest(k.Signer, digest, h, o) // libcrypto in the openssl build
 	}
