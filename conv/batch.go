@@ -3,10 +3,12 @@ package conv
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,6 +71,10 @@ type Report struct {
 	DryRun    int          `json:"dry_run"`
 	Failed    int          `json:"failed"`
 	Seconds   float64      `json:"seconds"`
+	// Errors are failures of the batch rather than of one file: a filesystem whose renames
+	// could not be made durable at the end. The files are converted, but a crash could
+	// still bring back their old contents.
+	Errors []string `json:"errors,omitempty"`
 }
 
 // Err returns a non-nil error when any file failed or was not started.
@@ -81,6 +87,9 @@ func (r *Report) Err() error {
 	}
 	if bad > 0 {
 		return fmt.Errorf("%d of %d files not converted", bad, r.Total)
+	}
+	if len(r.Errors) > 0 {
+		return errors.New(r.Errors[0])
 	}
 	return nil
 }
@@ -241,14 +250,21 @@ dispatch:
 	// The renames: one syncFS per filesystem, else an fsync per output directory.
 	flushed := map[uint64]bool{}
 	dirs.Range(func(d, dev any) bool {
+		var err error
 		if !groupSync {
-			syncDir(d.(string))
+			err = syncDir(d.(string))
 		} else if !flushed[dev.(uint64)] {
 			flushed[dev.(uint64)] = true
-			syncFS(d.(string))
+			if err = syncFS(d.(string)); err != nil {
+				err = fmt.Errorf("renamed, but not made durable: %w", err)
+			}
+		}
+		if err != nil {
+			rep.Errors = append(rep.Errors, err.Error())
 		}
 		return true
 	})
+	slices.Sort(rep.Errors)
 	for _, f := range rep.Files {
 		switch f.Outcome {
 		case Converted:
@@ -340,6 +356,9 @@ const (
 	groupBytes  = 128 << 20
 	groupWindow = 200 * time.Millisecond
 )
+
+// syncFS is syncfs; tests replace it to make a flush fail.
+var syncFS = syncfs
 
 // commitGroup makes the group's temporary files durable (one syncFS per filesystem) and then
 // renames each into place. If a filesystem cannot be flushed, its files are not renamed:

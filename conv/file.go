@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/kmodsig/kmodsig/formats"
@@ -123,8 +124,7 @@ func WriteAtomic(path string, data []byte, mode os.FileMode, mtime time.Time) er
 	if err := t.commit(); err != nil {
 		return err
 	}
-	syncDir(filepath.Dir(path))
-	return nil
+	return syncDir(filepath.Dir(path))
 }
 
 // tempFile is a complete temporary file beside path, waiting to be renamed over it.
@@ -179,12 +179,20 @@ func (t tempFile) commit() error {
 	return nil
 }
 
-// syncDir fsyncs a directory so that renames in it survive a crash.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+// syncDir fsyncs a directory so that renames in it survive a crash. A filesystem that
+// cannot fsync a directory (EINVAL: some network and FUSE filesystems) makes renames durable
+// by itself or not at all, so that is not an error; any other failure is: the rename is done
+// but may not survive a crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("renamed, but not made durable: %w", err)
 	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return fmt.Errorf("renamed, but not made durable: %w", err)
+	}
+	return nil
 }
 
 // Windows of an uncompressed module kept in memory by Open: detection, parsing and the ELF

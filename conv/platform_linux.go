@@ -27,8 +27,8 @@ func fileDev(f *os.File) uint64 {
 	return 0
 }
 
-// syncFS makes everything written to the filesystem holding path durable.
-func syncFS(path string) error {
+// syncfs makes everything written to the filesystem holding path durable.
+func syncfs(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err

@@ -12,7 +12,7 @@ const groupSync = false
 
 func fileDev(*os.File) uint64 { return 0 }
 
-func syncFS(string) error { return errors.New("syncfs: not supported on this system") }
+func syncfs(string) error { return errors.New("syncfs: not supported on this system") }
 
 // processAlive reports whether a process with this id may exist: without a portable check, it
 // answers no, and --resume removes every temporary file as older versions did.

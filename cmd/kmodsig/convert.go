@@ -119,6 +119,9 @@ func (c *ConvertCmd) Run(e *env) error {
 		bar.Abort(false)
 		progress.Wait()
 	}
+	for _, err := range rep.Errors {
+		fmt.Fprintf(e.stderr, "%s: error: %s\n", programName, err)
+	}
 	fmt.Fprintf(e.stderr, "%s: %d converted, %d skipped, %d dry-run, %d failed of %d (%.2fs)\n", programName,
 		rep.Converted, rep.Skipped, rep.DryRun, rep.Failed, rep.Total, rep.Seconds)
 	if c.Report != "" {
