@@ -58,6 +58,7 @@ func TestPKCS11SignPKCS7(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer hsm.Close()
 	if err := hsm.WithCertificate(cert); err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +125,7 @@ func TestPKCS11SignPKCS7(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer ec.Close()
 	ecCert, err := keys.LoadCertificate(filepath.Join(testdata, "keys", "ecdsa-p256.crt"))
 	if err != nil {
 		t.Fatal(err)

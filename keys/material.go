@@ -62,6 +62,21 @@ type Material struct {
 
 	// Source says where the key came from (a path or a pkcs11 URI), for messages.
 	Source string
+
+	release func() error // set for a PKCS#11 key: gives back its share of the token session
+}
+
+// Close releases what the material holds open. For a key on a PKCS#11 token that is its
+// share of the token's session: when the last key loaded from a token is closed, kmodsig
+// logs out and unloads the module. For a key from a file it does nothing. The material must
+// not sign after Close; a second Close does nothing.
+func (m *Material) Close() error {
+	if m.release == nil {
+		return nil
+	}
+	r := m.release
+	m.release = nil
+	return r()
 }
 
 // Public returns the public key.

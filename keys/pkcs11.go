@@ -19,25 +19,33 @@ func init() { pkcs11Open = openPKCS11 }
 
 var (
 	p11mu   sync.Mutex
-	p11ctxs = map[string]*crypto11.Context{}
+	p11ctxs = map[string]*p11Shared{}
 )
 
+// p11Shared is one token session shared by every Material loaded from that token.
+type p11Shared struct {
+	ctx  *crypto11.Context
+	refs int
+}
+
 // p11Context returns one crypto11 context per module and token, opened and logged in on
-// first use and kept for the life of the process: the returned Signer needs its session
-// pool, and a second login to the same token from one process is refused by some modules.
-func p11Context(u *PKCS11URI) (*crypto11.Context, error) {
+// first use and shared by the keys loaded from it, because a second login to the same token
+// from one process is refused by some modules; each key's Signer needs the context's session
+// pool. The caller owns one reference and gives it back with the returned release, which
+// closes the context (logout, unload) with the last reference.
+func p11Context(u *PKCS11URI) (*crypto11.Context, func() error, error) {
 	mod, err := u.Module()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pin, havePIN, err := u.PIN()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cfg := &crypto11.Config{Path: mod, TokenLabel: u.Token, TokenSerial: u.Serial, SlotNumber: u.SlotID,
 		Pin: pin, LoginNotSupported: !havePIN}
 	if cfg.TokenLabel == "" && cfg.TokenSerial == "" && cfg.SlotNumber == nil {
-		return nil, fmt.Errorf("%w: give token=, serial= or slot-id= to select the token", ErrPKCS11URI)
+		return nil, nil, fmt.Errorf("%w: give token=, serial= or slot-id= to select the token", ErrPKCS11URI)
 	}
 	slot := -1
 	if u.SlotID != nil {
@@ -46,15 +54,29 @@ func p11Context(u *PKCS11URI) (*crypto11.Context, error) {
 	key := fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%s", mod, u.Token, u.Serial, slot, pin)
 	p11mu.Lock()
 	defer p11mu.Unlock()
-	if c := p11ctxs[key]; c != nil {
-		return c, nil
+	sh := p11ctxs[key]
+	if sh == nil {
+		c, err := crypto11.Configure(cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		sh = &p11Shared{ctx: c}
+		p11ctxs[key] = sh
 	}
-	c, err := crypto11.Configure(cfg)
-	if err != nil {
-		return nil, err
+	sh.refs++
+	var once sync.Once
+	release := func() (err error) {
+		once.Do(func() {
+			p11mu.Lock()
+			defer p11mu.Unlock()
+			if sh.refs--; sh.refs == 0 {
+				delete(p11ctxs, key)
+				err = sh.ctx.Close()
+			}
+		})
+		return err
 	}
-	p11ctxs[key] = c
-	return c, nil
+	return sh.ctx, release, nil
 }
 
 // openPKCS11 loads the private key a `pkcs11:` URI names (ParsePKCS11URI): the token by
@@ -62,16 +84,21 @@ func p11Context(u *PKCS11URI) (*crypto11.Context, error) {
 // pin-source or KBUILD_SIGN_PIN. A certificate with the same id/label on the token, if any,
 // becomes Material.Cert (else give --cert, or let kmodsig derive one). Only RSA and ECDSA
 // keys are used (what crypto11 exposes as a crypto.Signer).
-func openPKCS11(uri string) (*Material, error) {
+func openPKCS11(uri string) (m *Material, err error) {
 	red := RedactPKCS11URI(uri)
 	u, err := ParsePKCS11URI(uri)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", red, err)
 	}
-	c, err := p11Context(u)
+	c, release, err := p11Context(u)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", red, err)
 	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
 	attrs := crypto11.NewAttributeSet()
 	if len(u.ID) > 0 {
 		if err := attrs.Set(crypto11.CkaId, u.ID); err != nil {
@@ -100,7 +127,7 @@ func openPKCS11(uri string) (*Material, error) {
 	default:
 		return nil, fmt.Errorf("%s: %w: unsupported token key type %T", red, ErrNoKey, s.Public())
 	}
-	m := &Material{Signer: s, Source: red}
+	m = &Material{Signer: s, Source: red, release: release}
 	var label []byte
 	if u.Object != "" {
 		label = []byte(u.Object)

@@ -84,6 +84,7 @@ func TestPKCS11Load(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer m.Close()
 	if !SamePublic(m.Public(), fileRSA.Public()) {
 		t.Fatal("token RSA key differs from the file key")
 	}
@@ -109,6 +110,7 @@ func TestPKCS11Load(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer ec.Close()
 	pub, ok := ec.Public().(*ecdsa.PublicKey)
 	if !ok || !SamePublic(pub, fileEC.Public()) {
 		t.Fatalf("token ECDSA key %T differs from the file key", ec.Public())
@@ -126,6 +128,71 @@ func TestPKCS11Load(t *testing.T) {
 
 	if _, err := LoadFile("pkcs11:token=modsign"); !errors.Is(err, ErrPKCS11URI) {
 		t.Errorf("URI without object or id: %v", err)
+	}
+}
+
+// TestPKCS11Close checks that keys loaded from one token share one session, that closing
+// one leaves the other able to sign, that closing the last logs out (the session is gone and
+// a new load logs in again), and that a second Close does nothing.
+func TestPKCS11Close(t *testing.T) {
+	lib := softHSM(t)
+	t.Setenv(PKCS11ModuleEnv, lib)
+	open := func() int {
+		p11mu.Lock()
+		defer p11mu.Unlock()
+		return len(p11ctxs)
+	}
+	if n := open(); n != 0 {
+		t.Fatalf("%d token sessions open before the test: an earlier test did not close its keys", n)
+	}
+	const uri = "pkcs11:token=modsign;object=modkey;type=private;pin-value=1234"
+	digest := sha256.Sum256([]byte("kmodsig"))
+	sign := func(m *Material) {
+		t.Helper()
+		if _, err := m.Signer.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
+			t.Fatalf("signing: %v", err)
+		}
+	}
+	a, err := LoadFile(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := LoadFile(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := open(); n != 1 {
+		t.Fatalf("two keys from one token hold %d sessions, want 1", n)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if n := open(); n != 1 {
+		t.Fatalf("closing one of two keys left %d sessions, want 1", n)
+	}
+	sign(b)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := open(); n != 0 {
+		t.Fatalf("closing the last key left %d sessions open", n)
+	}
+	c, err := LoadFile(uri)
+	if err != nil {
+		t.Fatalf("loading after the session closed: %v", err)
+	}
+	sign(c)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadFile("pkcs11:token=modsign;object=nosuchkey;pin-value=1234"); err == nil {
+		t.Fatal("missing key accepted")
+	}
+	if n := open(); n != 0 {
+		t.Fatalf("a failed load left %d sessions open", n)
 	}
 }
 

@@ -60,6 +60,7 @@ func (c *ConvertCmd) Run(e *env) error {
 	if err != nil {
 		return usage(err)
 	}
+	defer k.Close()
 	so, err := c.options(e)
 	if err != nil {
 		return usage(err)

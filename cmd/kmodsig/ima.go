@@ -26,6 +26,7 @@ func (c *ImaSignCmd) Run(e *env) error {
 	if err != nil {
 		return usage(err)
 	}
+	defer k.Close()
 	o, err := c.options(e)
 	if err != nil {
 		return usage(err)

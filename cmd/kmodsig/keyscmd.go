@@ -60,6 +60,7 @@ func (c *KeysExportCmd) Run(e *env) error {
 	if err != nil {
 		return usage(err)
 	}
+	defer k.Close()
 	x, ok := d.(formats.KeyExporter)
 	if !ok {
 		return usage(fmt.Errorf("%s: no key export for this format", c.Format))
@@ -91,6 +92,7 @@ func (c *KeysShowCmd) Run(e *env) error {
 	if err != nil {
 		return usage(err)
 	}
+	defer k.Close()
 	w := e.stdout
 	switch pub := k.Public().(type) {
 	case *rsa.PublicKey:

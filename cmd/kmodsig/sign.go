@@ -31,9 +31,11 @@ func (k *KeyFlags) material() (*keys.Material, error) {
 	if k.Cert != "" {
 		c, err := keys.LoadCertificate(k.Cert)
 		if err != nil {
+			m.Close()
 			return nil, err
 		}
 		if err := m.WithCertificate(c); err != nil {
+			m.Close()
 			return nil, fmt.Errorf("%s and %s: %w", k.Key, k.Cert, err)
 		}
 	}
@@ -120,6 +122,7 @@ func (c *SignCmd) Run(e *env) error {
 	if err != nil {
 		return usage(err)
 	}
+	defer k.Close()
 	o, err := c.options(e)
 	if err != nil {
 		return usage(err)
