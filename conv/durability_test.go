@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -77,4 +79,56 @@ func TestConvertFlushFailure(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestConvertSyncBeforeRename checks the order a batch makes its results durable in: every
+// converted module's temporary file was complete and on disk when a filesystem flush ran, and
+// only then renamed into place. The flush is observed, not mocked: it lists the temporary
+// files present when it runs, then really flushes. Renaming before flushing would leave
+// modules whose temporary files no flush ever saw.
+func TestConvertSyncBeforeRename(t *testing.T) {
+	if !groupSync {
+		t.Skip("batches fsync each file on this system: no group flush")
+	}
+	k := loadKey(t, "rsa2048.key")
+	ko := helloKO(t)
+	dir := t.TempDir()
+	var inputs []Input
+	for i := 0; i < 60; i++ {
+		rel := filepath.Join("d"+strconv.Itoa(i%4), "m"+strconv.Itoa(i)+".ko")
+		writeFile(t, filepath.Join(dir, rel), ko)
+		inputs = append(inputs, Input{Path: filepath.Join(dir, rel), Rel: rel})
+	}
+	defer func(f func(string) error) { syncFS = f }(syncFS)
+	var mu sync.Mutex
+	seen := map[string]bool{} // modules whose complete temporary file a flush saw
+	flushes := 0
+	syncFS = func(p string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		flushes++
+		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			name, _, ok := strings.Cut(d.Name(), ".kmodsig-")
+			if err != nil || !ok || !strings.HasPrefix(name, ".") {
+				return nil
+			}
+			if fi, err := d.Info(); err == nil && fi.Size() > int64(len(ko)) {
+				seen[filepath.Join(filepath.Dir(p), name[1:])] = true
+			}
+			return nil
+		})
+		return syncfs(p)
+	}
+	rep := Convert(context.Background(), inputs, Options{To: "pkcs7", Key: k, InPlace: true, Jobs: 2})
+	if err := rep.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Files {
+		if f.Outcome != Converted {
+			t.Errorf("%s: %s %s", f.Path, f.Outcome, f.Error)
+		} else if !seen[f.Path] {
+			t.Errorf("%s: renamed into place without a flush of its temporary file", f.Path)
+		}
+	}
+	t.Logf("%d modules, %d flushes", len(rep.Files), flushes)
 }

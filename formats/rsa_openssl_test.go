@@ -62,3 +62,18 @@ func BenchmarkSignRSA4096(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSignRSA2048Parallel signs on every core at once (run with -cpu 1,2): the ratio
+// of the two is how well signing scales across a batch's workers.
+func BenchmarkSignRSA2048Parallel(b *testing.B) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.RunParallel(func(pb *testing.PB) {
+		d := make([]byte, 32)
+		for pb.Next() {
+			SignDigest(k, d, crypto.SHA256, SignOptions{})
+		}
+	})
+}
