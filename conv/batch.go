@@ -147,6 +147,9 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 			defer wwg.Done()
 			for pw := range writes {
 				t, err := pw.stage(&made)
+				if pw.buf != nil {
+					putBuf(pw.buf)
+				}
 				sem.Release(pw.weight)
 				if err != nil {
 					r := pw.r
@@ -320,6 +323,7 @@ type pendingWrite struct {
 	r      FileResult
 	path   string
 	data   []byte
+	buf    []byte // the module buffer to give back to the pool once data is written, or nil
 	mode   os.FileMode
 	mtime  time.Time
 }
@@ -436,24 +440,44 @@ func prepareOne(in Input, o Options) (FileResult, *pendingWrite) {
 	if err != nil {
 		return fail(err)
 	}
+	// An uncompressed module's bytes are ours alone (a pooled buffer): the signature may be
+	// appended to them without a copy, and they go back to the pool when written, or now if
+	// there is nothing to write. A compressed one's are also what f.Module reads.
+	var buf []byte
+	if f.Compression == None {
+		buf = data
+	}
+	pw, err := convertBytes(in, o, f, data, &r)
+	if pw == nil && buf != nil {
+		putBuf(buf)
+	} else if pw != nil {
+		pw.buf = buf
+	}
+	if err != nil {
+		return fail(err)
+	}
+	return r, pw
+}
+
+// convertBytes signs the module's bytes and compresses the result as the input was: the
+// write to do, or nil for a dry run.
+func convertBytes(in Input, o Options, f *File, data []byte, r *FileResult) (*pendingWrite, error) {
 	so := o.Sign
-	// An uncompressed module's bytes are ours alone: the signature may be appended to them
-	// without a copy. A compressed one's are also what f.Module reads.
 	so.InPlace = f.Compression == None
 	res, err := sign(in.Path, data, o.To, o.Key, so)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	r.TargetKeyID = res.Verdict.KeyID
 	if o.DryRun {
 		r.Outcome = WouldWrite
-		return r, nil
+		return nil, nil
 	}
 	out, err := Compress(res.Signed, f.Compression)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
-	return r, &pendingWrite{path: r.Output, data: out, mode: f.Mode, mtime: f.ModTime}
+	return &pendingWrite{path: r.Output, data: out, mode: f.Mode, mtime: f.ModTime}, nil
 }
 
 // removeStaleTemps removes the temporary files kmodsig writes for path (".NAME.kmodsig-PID-*"

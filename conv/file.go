@@ -87,15 +87,17 @@ type fileStat struct {
 }
 
 // Bytes returns the whole decompressed module. For an uncompressed file it is a new buffer the
-// caller owns, read with signatureRoom bytes of spare capacity so that a batch can append the
-// signature without copying the module; for a compressed file it is the decompressed bytes,
-// which the File's Module reads too.
+// caller owns (a batch gives it back to the module buffer pool when done with it), read with
+// signatureRoom bytes of spare capacity so that a batch can append the signature without
+// copying the module; for a compressed file it is the decompressed bytes, which the File's
+// Module reads too.
 func (mf *File) Bytes() ([]byte, error) {
 	if mf.data != nil {
 		return mf.data, nil
 	}
-	b := make([]byte, mf.Module.Size, mf.Module.Size+signatureRoom)
+	b := getBuf(int(mf.Module.Size), signatureRoom)
 	if _, err := mf.Module.R.ReadAt(b, 0); err != nil && !(err == io.EOF && len(b) == 0) {
+		putBuf(b)
 		return nil, &formats.FormatError{Path: mf.Path, Off: 0, Msg: "read failed", Err: err}
 	}
 	return b, nil
