@@ -2,7 +2,9 @@ package elfsig
 
 import (
 	"bytes"
+	"debug/elf"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -210,114 +212,42 @@ func (s *cnSection) alloc() bool  { return s.flags&cnSHFAlloc != 0 }
 func (s *cnSection) isRel() bool  { return s.typ == cnSHTRel || s.typ == cnSHTRela }
 func (s *cnSection) nobits() bool { return s.typ == cnSHTNobits }
 
-// cnOpen parses the ELF header, the section header table and the section names of m.
-// It reads only those, so detection can use it cheaply.
+// cnOpen reads m's ELF header, section header table and section names through NewFile, the
+// package's one ELF header parser, into the view the canonical stream needs; its errors name
+// format, the era asking. On top of NewFile's checks it refuses what the RHEL-era loaders
+// did not handle: extended section numbering (e_shnum 0 or at least SHN_LORESERVE, which no
+// module uses) and a module without a section-name table.
 func cnOpen(m formats.Module, format string) (*cnFile, error) {
-	ident, err := m.ReadAt(format, 0, 16)
+	ef, err := NewFile(m)
 	if err != nil {
-		return nil, formats.Errorf(m, format, 0, "not an ELF file: shorter than the ELF identification")
+		var fe *formats.FormatError
+		if errors.As(err, &fe) {
+			retagged := *fe
+			retagged.Format = format
+			return nil, &retagged
+		}
+		return nil, err
 	}
-	if !bytes.Equal(ident[:4], []byte("\x7fELF")) {
-		return nil, formats.Errorf(m, format, 0, "not an ELF file: bad magic % x", ident[:4])
-	}
-	f := &cnFile{m: m, format: format}
-	switch ident[4] {
-	case 1:
-	case 2:
-		f.is64 = true
-	default:
-		return nil, formats.Errorf(m, format, 4, "bad ELF class %d", ident[4])
-	}
-	switch ident[5] {
-	case 1:
-		f.bo = binary.LittleEndian
-	case 2:
+	f := &cnFile{m: m, format: format, is64: ef.Class == elf.ELFCLASS64, bo: binary.LittleEndian}
+	if ef.Data == elf.ELFDATA2MSB {
 		f.bo = binary.BigEndian
-	default:
-		return nil, formats.Errorf(m, format, 5, "bad ELF data encoding %d", ident[5])
 	}
-	ehsize, shdrSize := int64(52), int64(40)
-	if f.is64 {
-		ehsize, shdrSize = 64, 64
+	if ef.RawShNum == 0 || ef.RawShNum >= cnSHNLoReserve {
+		return nil, formats.Errorf(m, format, ef.shnumOff(), "e_shnum %d out of range (extended numbering is not used by modules)", ef.RawShNum)
 	}
-	eh, err := m.ReadAt(format, 0, ehsize)
-	if err != nil {
-		return nil, formats.Errorf(m, format, 0, "truncated ELF header")
+	if ef.RawShStrNdx == 0 || int(ef.RawShStrNdx) != ef.ShStrNdx {
+		return nil, formats.Errorf(m, format, ef.shnumOff()+2, "e_shstrndx %d out of range (e_shnum %d)", ef.RawShStrNdx, ef.RawShNum)
 	}
-	var shoff uint64
-	var shentsize, shnum, shstrndx uint16
-	if f.is64 {
-		shoff = f.bo.Uint64(eh[40:])
-		shentsize, shnum, shstrndx = f.bo.Uint16(eh[58:]), f.bo.Uint16(eh[60:]), f.bo.Uint16(eh[62:])
-	} else {
-		shoff = uint64(f.bo.Uint32(eh[32:]))
-		shentsize, shnum, shstrndx = f.bo.Uint16(eh[46:]), f.bo.Uint16(eh[48:]), f.bo.Uint16(eh[50:])
-	}
-	shentOff := int64(46)
-	if f.is64 {
-		shentOff = 58
-	}
-	if int64(shentsize) != shdrSize {
-		return nil, formats.Errorf(m, format, shentOff, "e_shentsize %d, want %d", shentsize, shdrSize)
-	}
-	if shnum == 0 || shnum >= cnSHNLoReserve {
-		return nil, formats.Errorf(m, format, shentOff+2, "e_shnum %d out of range (extended numbering is not used by modules)", shnum)
-	}
-	if shstrndx == 0 || shstrndx >= shnum {
-		return nil, formats.Errorf(m, format, shentOff+4, "e_shstrndx %d out of range (e_shnum %d)", shstrndx, shnum)
-	}
-	tabLen := int64(shnum) * shdrSize
-	if shoff > uint64(m.Size) || tabLen > m.Size-int64(shoff) {
-		return nil, formats.Errorf(m, format, shentOff-18, "section header table (%d bytes at %d) beyond end of file (%d bytes)", tabLen, shoff, m.Size)
-	}
-	tab, err := m.ReadAt(format, int64(shoff), tabLen)
-	if err != nil {
-		return nil, err
-	}
-	f.secs = make([]cnSection, shnum)
-	for i := range f.secs {
-		h := tab[int64(i)*shdrSize:]
-		s := &f.secs[i]
-		s.hdrOff = int64(shoff) + int64(i)*shdrSize
-		s.nameOff = f.bo.Uint32(h[0:])
-		s.typ = f.bo.Uint32(h[4:])
-		if f.is64 {
-			s.flags = f.bo.Uint64(h[8:])
-			s.off = f.bo.Uint64(h[24:])
-			s.size = f.bo.Uint64(h[32:])
-			s.link = f.bo.Uint32(h[40:])
-			s.info = f.bo.Uint32(h[44:])
-			s.addralign = f.bo.Uint64(h[48:])
-			s.entsize = f.bo.Uint64(h[56:])
-		} else {
-			s.flags = uint64(f.bo.Uint32(h[8:]))
-			s.off = uint64(f.bo.Uint32(h[16:]))
-			s.size = uint64(f.bo.Uint32(h[20:]))
-			s.link = f.bo.Uint32(h[24:])
-			s.info = f.bo.Uint32(h[28:])
-			s.addralign = uint64(f.bo.Uint32(h[32:]))
-			s.entsize = uint64(f.bo.Uint32(h[36:]))
+	f.secs = make([]cnSection, len(ef.Sections))
+	for i, es := range ef.Sections {
+		f.secs[i] = cnSection{
+			nameOff: es.NameOff, typ: uint32(es.Type), flags: uint64(es.Flags),
+			off: es.Offset, size: es.Size, link: es.Link, info: es.Info,
+			addralign: es.Addralign, entsize: es.Entsize, hdrOff: es.HeaderOff,
 		}
-	}
-	strs := &f.secs[shstrndx]
-	if strs.nobits() {
-		return nil, formats.Errorf(m, format, strs.hdrOff, "section name table is NOBITS")
-	}
-	names, err := f.data(int(shstrndx))
-	if err != nil {
-		return nil, err
-	}
-	for i := 1; i < len(f.secs); i++ {
-		s := &f.secs[i]
-		if uint64(s.nameOff) >= uint64(len(names)) {
-			return nil, formats.Errorf(m, format, s.hdrOff, "section %d: name offset %d beyond section name table (%d bytes)", i, s.nameOff, len(names))
+		if i > 0 { // NewFile checked that the name lies, NUL-terminated, in the table
+			f.secs[i].name = ef.Names[es.NameOff : int(es.NameOff)+len(es.Name)]
 		}
-		n := names[s.nameOff:]
-		z := bytes.IndexByte(n, 0)
-		if z < 0 {
-			return nil, formats.Errorf(m, format, int64(strs.off)+int64(s.nameOff), "section %d: name not NUL-terminated", i)
-		}
-		s.name = n[:z]
 	}
 	return f, nil
 }
