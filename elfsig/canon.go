@@ -214,9 +214,10 @@ func (s *cnSection) nobits() bool { return s.typ == cnSHTNobits }
 
 // cnOpen reads m's ELF header, section header table and section names through NewFile, the
 // package's one ELF header parser, into the view the canonical stream needs; its errors name
-// format, the era asking. On top of NewFile's checks it refuses what the RHEL-era loaders
-// did not handle: extended section numbering (e_shnum 0 or at least SHN_LORESERVE, which no
-// module uses) and a module without a section-name table.
+// format, the era asking. On top of NewFile's checks it refuses what the canonical stream
+// does not model: extended section numbering (e_shnum 0 or at least SHN_LORESERVE, an
+// escaped e_shstrndx), which mod-extract and the RHEL kernels read as plain values and no
+// module uses, and a module without a section-name table.
 func cnOpen(m formats.Module, format string) (*cnFile, error) {
 	ef, err := NewFile(m)
 	if err != nil {
