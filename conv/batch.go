@@ -226,7 +226,7 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 		defer close(ahead)
 		for i := next; i < len(inputs); i++ {
 			if !o.Resume { // a resumed run skips most inputs: do not read them
-				prefetch(inputs[i].Path)
+				readAhead(inputs[i].Path)
 			}
 			select {
 			case ahead <- i:
@@ -363,6 +363,9 @@ const (
 
 // syncFS is syncfs; tests replace it to make a flush fail.
 var syncFS = syncfs
+
+// readAhead is prefetch; tests replace it to see which files are read ahead.
+var readAhead = prefetch
 
 // commitGroup makes the group's temporary files durable (one syncFS per filesystem) and then
 // renames each into place. If a filesystem cannot be flushed, its files are not renamed:

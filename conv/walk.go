@@ -60,11 +60,24 @@ func Walk(paths []string) ([]Input, error) {
 	return inputs, nil
 }
 
-// WalkEach walks paths as Walk does and runs fn on jobs goroutines (<= 0: one per CPU) on
-// each input as soon as the walk finds it, so that walking a large tree (hundreds of
-// directories) is not a serial step before the work. Inputs and results are returned in
-// Walk's order. A walk error is returned after the inputs already found are done.
-func WalkEach[T any](paths []string, jobs int, fn func(Input) T) ([]Input, []T, error) {
+// WalkOptions configure WalkEach.
+type WalkOptions struct {
+	Jobs int // goroutines running fn; <= 0: one per CPU
+	// ReadAhead asks the kernel to start reading each file in the background as soon as the
+	// walk finds it (Linux: posix_fadvise WILLNEED; elsewhere nothing), so that on a tree
+	// not in the page cache the disk works ahead of the workers instead of each worker
+	// waiting for each of its files in turn. Set it for work that reads whole files
+	// (verify: 2.9-3.8 s cold for the Debian set without it, 1.5 s with); not for work that
+	// reads a part of each file (inspect reads the tails), which it would make read more.
+	ReadAhead bool
+}
+
+// WalkEach walks paths as Walk does and runs fn on o.Jobs goroutines on each input as soon as
+// the walk finds it, so that walking a large tree (hundreds of directories) is not a serial
+// step before the work. Inputs and results are returned in Walk's order. A walk error is
+// returned after the inputs already found are done.
+func WalkEach[T any](paths []string, o WalkOptions, fn func(Input) T) ([]Input, []T, error) {
+	jobs := o.Jobs
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
 	}
@@ -104,6 +117,9 @@ func WalkEach[T any](paths []string, jobs int, fn func(Input) T) ([]Input, []T, 
 	}
 	var pending []walked
 	err := walk(paths, func(w walked) {
+		if o.ReadAhead {
+			readAhead(w.in.Path)
+		}
 		pending = append(pending, w)
 		if len(pending) == batch {
 			found <- pending

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -101,7 +102,7 @@ func TestWalkEach(t *testing.T) {
 		t.Fatal(err)
 	}
 	var calls atomic.Int32
-	got, res, err := WalkEach(args, 3, func(in Input) string { calls.Add(1); return in.Rel })
+	got, res, err := WalkEach(args, WalkOptions{Jobs: 3}, func(in Input) string { calls.Add(1); return in.Rel })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,8 +118,54 @@ func TestWalkEach(t *testing.T) {
 		}
 	}
 	calls.Store(0)
-	if _, _, err := WalkEach([]string{dir, filepath.Join(dir, "missing")}, 2, func(in Input) int { calls.Add(1); return 0 }); !errors.Is(err, fs.ErrNotExist) || calls.Load() != 0 {
+	if _, _, err := WalkEach([]string{dir, filepath.Join(dir, "missing")}, WalkOptions{Jobs: 2}, func(in Input) int { calls.Add(1); return 0 }); !errors.Is(err, fs.ErrNotExist) || calls.Load() != 0 {
 		t.Fatalf("missing argument: %v after %d calls", err, calls.Load())
+	}
+}
+
+// TestWalkEachReadAhead: with ReadAhead every input is read ahead once, before its worker
+// gets it; without it (inspect) none is.
+func TestWalkEachReadAhead(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 100 {
+		writeFile(t, filepath.Join(dir, "d"+strconv.Itoa(i%7), "m"+strconv.Itoa(i)+".ko"), []byte("x"))
+	}
+	defer func(f func(string)) { readAhead = f }(readAhead)
+	var mu sync.Mutex
+	ahead := map[string]int{}
+	readAhead = func(p string) {
+		mu.Lock()
+		ahead[p]++
+		mu.Unlock()
+	}
+	for _, on := range []bool{false, true} {
+		clear(ahead)
+		var late atomic.Int32
+		inputs, _, err := WalkEach([]string{dir}, WalkOptions{Jobs: 2, ReadAhead: on}, func(in Input) int {
+			mu.Lock()
+			defer mu.Unlock()
+			if on && ahead[in.Path] == 0 {
+				late.Add(1)
+			}
+			return 0
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !on {
+			if len(ahead) != 0 {
+				t.Fatalf("ReadAhead off: %d files read ahead", len(ahead))
+			}
+			continue
+		}
+		if len(ahead) != len(inputs) || late.Load() != 0 {
+			t.Fatalf("ReadAhead: %d of %d files read ahead, %d reached a worker first", len(ahead), len(inputs), late.Load())
+		}
+		for p, n := range ahead {
+			if n != 1 {
+				t.Errorf("%s read ahead %d times", p, n)
+			}
+		}
 	}
 }
 
