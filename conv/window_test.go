@@ -123,8 +123,8 @@ func TestWalkEach(t *testing.T) {
 	}
 }
 
-// TestWalkEachReadAhead: with ReadAhead every input is read ahead once, before its worker
-// gets it; without it (inspect) none is.
+// TestWalkEachReadAhead: with ReadAhead every input is read ahead once, before fn runs on
+// it; without it (inspect) none is.
 func TestWalkEachReadAhead(t *testing.T) {
 	dir := t.TempDir()
 	for i := range 100 {
