@@ -128,8 +128,10 @@ func VerifyRSA(k *rsa.PublicKey, h crypto.Hash, digest []byte, sig MPI, o Verify
 	if s.Sign() == 0 || s.Cmp(k.N) >= 0 {
 		return fmt.Errorf("%w: signature value out of range", ErrBadEncoding)
 	}
-	m := new(big.Int).Exp(s, big.NewInt(int64(k.E)), k.N)
-	em := m.FillBytes(make([]byte, kb))
+	em := formats.RSAPublic(k, s.Bytes())
+	if len(em) != kb {
+		return fmt.Errorf("%w: unusable public key", ErrBadEncoding)
+	}
 	tLen := len(prefix) + len(digest)
 	if kb < tLen+11 {
 		return fmt.Errorf("%w: modulus too short for %v", ErrBadEncoding, h)

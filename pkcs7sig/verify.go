@@ -514,21 +514,18 @@ func verifySig(ring *keys.Ring, pub crypto.PublicKey, st *signerState, digest []
 }
 
 // verifyRSAPublic checks an RSASSA-PKCS1-v1_5 signature strictly (RFC 8017 §8.2.2: the
-// whole encoded message 00 01 FF..FF 00 ‖ DigestInfo ‖ H must match). It does the public
-// operation with math/big rather than crypto/rsa: verification handles only public data, so
-// constant time buys nothing, and for RSA-4096 it is three times faster (crypto/rsa rebuilds
-// its Montgomery constants on every call), which is most of the cost of verifying a module
-// set. TestVerifyRSAPublic checks it against crypto/rsa.
+// whole encoded message 00 01 FF..FF 00 ‖ DigestInfo ‖ H must match). The public operation
+// is formats.RSAPublic's (math/big, or libcrypto in the openssl build), which is most of the
+// cost of verifying a module set. TestVerifyRSAPublic checks it against crypto/rsa.
 func verifyRSAPublic(k *rsa.PublicKey, prefix, digest, sig []byte) bool {
 	size := k.Size()
-	if len(sig) != size || len(prefix) == 0 || k.E < 2 {
+	if len(sig) != size || len(prefix) == 0 {
 		return false
 	}
-	s := new(big.Int).SetBytes(sig)
-	if s.Cmp(k.N) >= 0 {
+	em := formats.RSAPublic(k, sig)
+	if em == nil {
 		return false
 	}
-	em := new(big.Int).Exp(s, big.NewInt(int64(k.E)), k.N).FillBytes(make([]byte, size))
 	tLen := len(prefix) + len(digest)
 	if size < tLen+11 || em[0] != 0 || em[1] != 1 || em[size-tLen-1] != 0 {
 		return false

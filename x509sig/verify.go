@@ -413,11 +413,13 @@ func KernelRSAVerify(pub *rsa.PublicKey, h crypto.Hash, digest, sig []byte) (for
 		return formats.ErrnoEBADMSG, "signature value not below the modulus"
 	}
 	k := (n.BitLen() + 7) / 8
-	mm := new(big.Int).Exp(s, big.NewInt(int64(pub.E)), n)
-	if mm.BitLen() != k*8-15 {
+	em := formats.RSAPublic(pub, s.Bytes())
+	if em == nil {
+		return formats.ErrnoEBADMSG, "unusable public key"
+	}
+	if em[0] != 0 || em[1] != 1 {
 		return ErrnoERANGE, "decoded block does not start 00 01 (corrupted signature value or wrong key)"
 	}
-	em := mm.FillBytes(make([]byte, k))
 	if k < 3+len(prefix)+len(digest) {
 		return formats.ErrnoEBADMSG, "modulus too small for the DigestInfo"
 	}
