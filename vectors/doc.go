@@ -38,14 +38,16 @@
 // certificates have fixed serials and dates; the DSA key's OpenPGP self-signature is
 // re-made with an RFC 6979 nonce. Quirks that need a search (a short RSA MPI, an ECDSA
 // signature of another DER length) count deterministically from a fixed start and record
-// the seed in the test's comment. The gkh2004 "encrypted" variant is left out: its session
-// key is random.
+// the seed in the test's comment. The gkh2004 "encrypted" variant's session key, RSA padding
+// and cipher prefix come from a counter stream seeded with the recipient and the plaintext.
 //
 // # Independent checks
 //
 // The package's tests check every pkcs7 vector with `openssl cms -verify`, every x509
 // vector's RSA value with `openssl dgst -verify`, every OpenPGP-based vector (gpg2012,
 // gkh2004 detached, rhel5, rhel6) with `gpg --verify` over the carved signature and payload
-// stream, every digsig vector with `evmctl ima_verify`, and log which vectors rely on
-// kmodsig's verifier alone (corrupt containers, the raw gkh2004 MPI, unsigned modules).
+// stream, gkh2004's encrypted vector with `gpg --decrypt` and the secret key (the plaintext
+// must be the stream's SHA-1 line), every digsig vector with `evmctl ima_verify`, and log
+// which vectors rely on kmodsig's verifier alone (corrupt containers, the raw gkh2004 MPI,
+// unsigned modules).
 package vectors

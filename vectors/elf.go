@@ -174,6 +174,8 @@ func (g *gen) gkh2004() {
 		expect("i386 (REL): .rel.text is excluded by both rules", formats.OK, errnoOK, errnoOK, "RelText", "CrossArch").hashed(crypto.SHA1).with(good))
 	gr.add(g, vpath("gkh2004", "rsa-mpi.ko"), sign(hello, rsa2048, "rsa"),
 		expect("variant rsa: the raw RSA MPI of the SHA-1 DigestInfo (reconstruction)", formats.OK, errnoOK, errnoOK, "RawMPI").hashed(crypto.SHA1).with(Oracle{Tool: opensslDgst, Good: true, Key: g.certForm("rsa2048", rsa2048).Keyring[0]}))
+	gr.add(g, vpath("gkh2004", "encrypted.ko"), sign(hello, rsa2048, "encrypted"),
+		expect("variant encrypted: the article's gpg -e -r KEY of the stream's SHA-1 line (session key and padding deterministic for the vector); only the private key can check it, so with the kernel's public key the verdict is unsupported", formats.Unsupported, eperm, eperm, "EncryptedForm", "RelaText").hashed(crypto.SHA1).with(Oracle{Tool: gpgDecryptTool, Good: true}))
 	gr.add(g, "common/unsigned-hello.ko", hello,
 		expect("unsigned module: the tree loads it, the article's kernel refuses it", formats.Unsigned, errnoOK, eperm, "Unsigned").with(Oracle{Why: "no signature to check"}))
 	gr.add(g, vpath("gkh2004", "tampered-text.ko"), func() []byte {

@@ -39,6 +39,7 @@ var flagNotes = map[string]string{
 	"LibbfdStream":          "gkh2004: signed over the libbfd signer's section stream; the kernel rule hashes another stream on RELA modules, so the kernel would refuse it.",
 	"RelText":               "gkh2004: an i386 module with .rel.text, which both rules exclude.",
 	"UnsignedModinfo":       "gkh2004: .modinfo is not covered by the text/data stream, so changing it keeps the signature valid.",
+	"EncryptedForm":         "gkh2004: variant encrypted, the article's scheme: the SHA-1 line of the stream encrypted to the key (gpg -e); only the private key can check it.",
 	"RawMPI":                "gkh2004: variant rsa, a bare OpenPGP MPI of the RSA signature (reconstruction).",
 	"CrossArch":             "An ELF fixture of another architecture or byte order (i386 ELF32 LE, ppc32be ELF32 BE, s390x ELF64 BE).",
 	"LaterRhel6Hash":        "rhel6: a DSA signature with SHA-256, verified by later RHEL6 updates that take the hash from the packet.",

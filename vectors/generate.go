@@ -104,7 +104,7 @@ func Generate(in fs.FS, o Options) (set *Set, err error) {
 			"Deterministic module-signature vectors for every kmodsig format, made by `kmodsig vectors` from testdata/keys and testdata/modules (hello.ko, x86-64) and testdata/elf (i386, x86_64, ppc32be, s390x fixtures).",
 			"Each test names one artifact, the verdict kmodsig models (outcome) and what the era's kernel returns when loading it, permissive and enforcing, per FORMATS.md; the group's kernel is the formats.Policy.Kernel model.",
 			"Verify a test with: kmodsig verify --kernel KERNEL --keyring FILE... ARTIFACT (an unsigned artifact is judged by the group's era: conv.Verify with the group's format).",
-			"Signature times are " + SigningTime.Format(time.RFC3339) + "; ECDSA and DSA nonces are RFC 6979; the gkh2004 encrypted variant is left out (its session key is random).",
+			"Signature times are " + SigningTime.Format(time.RFC3339) + "; ECDSA and DSA nonces are RFC 6979; the gkh2004 encrypted variant's session key and padding are derived from the recipient and the plaintext.",
 		},
 		Notes: map[string]string{},
 	}

@@ -13,6 +13,10 @@ import (
 
 const gpgTool = "gpg"
 
+// gpgDecryptTool is the independent check of gkh2004's encrypted variant: `gpg --decrypt`
+// with the secret key must give the hex SHA-1 line of the stream.
+const gpgDecryptTool = "gpg-decrypt"
+
 // gpgSig makes a detached OpenPGP signature of payload shaped like gpgsig.SignDetached,
 // after edit has changed the unsigned packet (version, subpackets, header form). RSA only
 // (deterministic).

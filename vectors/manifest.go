@@ -100,7 +100,8 @@ type Test struct {
 
 // Oracle is the independent check of one vector.
 type Oracle struct {
-	// Tool is "openssl-cms", "openssl-dgst", "gpg", "evmctl" or "" (our verifier only).
+	// Tool is "openssl-cms", "openssl-dgst", "gpg", "gpg-decrypt", "evmctl" or "" (our
+	// verifier only).
 	Tool string
 	// Good says whether the tool must accept the signature over the payload.
 	Good bool

@@ -3,9 +3,11 @@ package vectors
 import (
 	"bytes"
 	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/x509"
 	"debug/elf"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"os"
@@ -18,6 +20,7 @@ import (
 	"github.com/kmodsig/kmodsig/elfsig"
 	"github.com/kmodsig/kmodsig/formats"
 	"github.com/kmodsig/kmodsig/internal/peers"
+	"github.com/kmodsig/kmodsig/keys"
 )
 
 // TestOracles checks every vector that has an independent check with its tool: the
@@ -38,7 +41,7 @@ func TestOracles(t *testing.T) {
 		return p
 	}
 	dir := t.TempDir()
-	var gnupgHome string
+	var gnupgHome, secretHome string
 	checked, byTool := 0, map[string]int{}
 	for _, gt := range s.Manifest.Tests() {
 		g, tc, o := gt.Group, gt.Test, gt.Test.Oracle
@@ -103,6 +106,32 @@ func TestOracles(t *testing.T) {
 			if !o.Good && !strings.Contains(out, "[GNUPG:] BADSIG") {
 				t.Errorf("tc %d %s: gpg did not report BADSIG:\n%s", tc.TcID, tc.File, out)
 			}
+		case gpgDecryptTool:
+			// gkh2004 encrypted: gpg with the secret key decrypts the section to the hex
+			// SHA-1 line of the kernel-rule stream, carved independently (debug/elf).
+			if secretHome == "" {
+				secretHome = filepath.Join(dir, "gnupg-secret")
+				if err := os.Mkdir(secretHome, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				f := filepath.Join(dir, g.Key.Name+".secret.gpg")
+				writeFile(t, f, secretOpenPGP(t, g.Key.Name))
+				cmd := exec.Command(need("gpg"), "--homedir", secretHome, "--batch", "--import", f)
+				if b, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("gpg --import the secret key: %v\n%s", err, b)
+				}
+			}
+			payload, msg := carveOpenPGP(t, art, g.Format, tc)
+			ok, out = run(t, w, need("gpg"), payload, msg, "--homedir", secretHome, "--batch", "--yes", "--output", "PLAIN", "--decrypt", "SIG")
+			if ok {
+				plain, err := os.ReadFile(filepath.Join(w, "PLAIN"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum := sha1.Sum(payload)
+				ok = string(plain) == hex.EncodeToString(sum[:])+"\n"
+				out += fmt.Sprintf("plaintext %q, SHA-1 of the stream %x", plain, sum)
+			}
 		case evmctlTool:
 			payload, sigPart := carveDigsig(t, art)
 			args := []string{"ima_verify", "--sigfile"}
@@ -140,6 +169,30 @@ func run(t *testing.T, w, tool string, payload, sig []byte, args ...string) (boo
 		}
 	}
 	return err == nil, fmt.Sprintf("$ %s %s\n%s", filepath.Base(tool), strings.Join(args, " "), b)
+}
+
+// secretOpenPGP returns the committed key NAME (testdata/keys/NAME.pem) as an unprotected
+// OpenPGP secret key, in the derived form the vectors' public keyrings hold (same creation
+// time, so the same key id).
+func secretOpenPGP(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "keys", name+".pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := keys.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := k.OpenPGP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := e.SerializePrivateWithoutSigning(&out, nil); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }
 
 func writeFile(t *testing.T, p string, b []byte) {
