@@ -57,7 +57,7 @@ func Digests(content io.Reader, hs []crypto.Hash) (map[crypto.Hash][]byte, error
 		hw[h] = w
 		ws = append(ws, w)
 	}
-	if _, err := io.Copy(io.MultiWriter(ws...), content); err != nil {
+	if _, err := formats.CopyStream(io.MultiWriter(ws...), content); err != nil {
 		return nil, err
 	}
 	for h, w := range hw {

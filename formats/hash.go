@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	//lint:ignore SA1019 the OpenPGP eras (2004-2012) accepted RIPEMD-160 signatures
 	_ "golang.org/x/crypto/ripemd160" // registered for RIPEMD-160 (OpenPGP eras)
@@ -63,7 +64,7 @@ func Digest(h crypto.Hash, r io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s not available", ErrHash, HashName(h))
 	}
 	w := h.New()
-	if _, err := io.Copy(w, r); err != nil {
+	if _, err := CopyStream(w, r); err != nil {
 		return nil, err
 	}
 	return w.Sum(nil), nil
@@ -86,4 +87,17 @@ var digestInfo = map[crypto.Hash][]byte{
 func DigestInfo(h crypto.Hash) ([]byte, bool) {
 	p, ok := digestInfo[h]
 	return append([]byte(nil), p...), ok
+}
+
+// copyBufs are the buffers of CopyStream.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 128<<10); return &b }}
+
+// CopyStream copies r to w (a hash, typically) through a pooled 128 KiB buffer. io.Copy
+// allocates 32 KiB per call: verifying the 4023 modules of the Debian set made 126 MB of such
+// garbage, most of what it allocated and the cause of most of its collections; and a larger
+// buffer reads an average module in one system call instead of three or four.
+func CopyStream(w io.Writer, r io.Reader) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	return io.CopyBuffer(w, r, *bp)
 }

@@ -32,7 +32,7 @@ func DigestSuffix(h crypto.Hash, payload io.Reader, suffix []byte) ([]byte, erro
 		return nil, fmt.Errorf("%w: %v not available", ErrUnsupportedHash, h)
 	}
 	w := h.New()
-	if _, err := io.Copy(w, payload); err != nil {
+	if _, err := formats.CopyStream(w, payload); err != nil {
 		return nil, err
 	}
 	w.Write(suffix)

@@ -571,7 +571,7 @@ func digestPayload(m formats.Module, n int64, states []*signerState) (map[crypto
 		return out, nil
 	}
 	if len(ws) > 0 {
-		if _, err := io.Copy(io.MultiWriter(ws...), m.Reader(0, n)); err != nil {
+		if _, err := formats.CopyStream(io.MultiWriter(ws...), m.Reader(0, n)); err != nil {
 			return nil, &formats.FormatError{Path: m.Name, Format: Format, Off: -1, Msg: "reading payload", Err: err}
 		}
 	}
