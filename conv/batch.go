@@ -34,6 +34,11 @@ type Options struct {
 	Jobs       int // workers; <= 0 means runtime.NumCPU()
 	DryRun     bool
 	Resume     bool // skip outputs that already are in the target format and verify with Key; remove temporary files an interrupted run left beside them
+	// FsyncEach makes each file durable with its own fsync, and the renames with a directory
+	// fsync, instead of one syncfs per group of files and one at the end (Linux; elsewhere a
+	// batch always does this). It is slower, but a batch then never waits for other
+	// programs' writes to the same filesystem, which syncfs flushes too.
+	FsyncEach bool
 	// OnDone is called after each file (from worker goroutines, serialised).
 	OnDone func(FileResult)
 }
@@ -131,6 +136,7 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 	// was or completely converted. While one group is being flushed the next accumulates.
 	// The renames are made durable once, at the end (one syncFS per filesystem, else an fsync
 	// per output directory): a rename lost in a crash leaves the complete old file.
+	grouped := groupSync && !o.FsyncEach
 	Sizes(inputs)
 	budget := int64(MinBatchBudget)
 	for _, in := range inputs {
@@ -146,7 +152,7 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 		go func() {
 			defer wwg.Done()
 			for pw := range writes {
-				t, err := pw.stage(&made)
+				t, err := pw.stage(&made, !grouped)
 				if pw.buf != nil {
 					putBuf(pw.buf)
 				}
@@ -180,7 +186,7 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 				}
 			}
 			deadline.Stop()
-			commitGroup(group, &dirs, done)
+			commitGroup(group, &dirs, done, grouped)
 		}
 	}()
 	process := func(i int) {
@@ -254,7 +260,7 @@ dispatch:
 	flushed := map[uint64]bool{}
 	dirs.Range(func(d, dev any) bool {
 		var err error
-		if !groupSync {
+		if !grouped {
 			err = syncDir(d.(string))
 		} else if !flushed[dev.(uint64)] {
 			flushed[dev.(uint64)] = true
@@ -329,8 +335,8 @@ type pendingWrite struct {
 }
 
 // stage creates the output directory (once per directory: made) and writes the temporary
-// file, fsynced unless the batch commits groups with syncFS.
-func (pw *pendingWrite) stage(made *sync.Map) (tempFile, error) {
+// file, fsynced if fsync is set (when the batch does not commit groups with syncFS).
+func (pw *pendingWrite) stage(made *sync.Map, fsync bool) (tempFile, error) {
 	if dir := filepath.Dir(pw.path); dir != "" {
 		if _, ok := made.Load(dir); !ok {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -339,7 +345,7 @@ func (pw *pendingWrite) stage(made *sync.Map) (tempFile, error) {
 			made.Store(dir, true)
 		}
 	}
-	return stageTemp(pw.path, pw.data, pw.mode, pw.mtime, !groupSync)
+	return stageTemp(pw.path, pw.data, pw.mode, pw.mtime, fsync)
 }
 
 // stagedWrite is a converted module whose temporary file is complete, waiting for its group
@@ -367,12 +373,13 @@ var syncFS = syncfs
 // readAhead is prefetch; tests replace it to see which files are read ahead.
 var readAhead = prefetch
 
-// commitGroup makes the group's temporary files durable (one syncFS per filesystem) and then
-// renames each into place. If a filesystem cannot be flushed, its files are not renamed:
-// their temporary files are removed and they fail.
-func commitGroup(group []stagedWrite, dirs *sync.Map, done func(int, FileResult)) {
+// commitGroup makes the group's temporary files durable (one syncFS per filesystem, when
+// grouped; else each was fsynced as it was written) and then renames each into place. If a
+// filesystem cannot be flushed, its files are not renamed: their temporary files are removed
+// and they fail.
+func commitGroup(group []stagedWrite, dirs *sync.Map, done func(int, FileResult), grouped bool) {
 	flushErr := map[uint64]error{}
-	if groupSync {
+	if grouped {
 		for _, s := range group {
 			if _, ok := flushErr[s.t.dev]; !ok {
 				flushErr[s.t.dev] = syncFS(s.t.name)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -131,4 +132,41 @@ func TestConvertSyncBeforeRename(t *testing.T) {
 		}
 	}
 	t.Logf("%d modules, %d flushes", len(rep.Files), flushes)
+}
+
+// TestConvertFsyncEach: with FsyncEach a batch never calls syncfs (each file is fsynced as it
+// is written, each output directory after its renames) and still converts every module.
+func TestConvertFsyncEach(t *testing.T) {
+	k := loadKey(t, "rsa2048.key")
+	ko := helloKO(t)
+	dir := t.TempDir()
+	var inputs []Input
+	for i := 0; i < 20; i++ {
+		rel := filepath.Join("d"+strconv.Itoa(i%3), "m"+strconv.Itoa(i)+".ko")
+		writeFile(t, filepath.Join(dir, rel), ko)
+		inputs = append(inputs, Input{Path: filepath.Join(dir, rel), Rel: rel})
+	}
+	defer func(f func(string) error) { syncFS = f }(syncFS)
+	var calls atomic.Int32
+	syncFS = func(p string) error {
+		calls.Add(1)
+		return syncfs(p)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	rep := Convert(context.Background(), inputs, Options{To: "pkcs7", Key: k, OutDir: out, Jobs: 2, FsyncEach: true})
+	if err := rep.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Converted != len(inputs) {
+		t.Fatalf("%d of %d converted", rep.Converted, len(inputs))
+	}
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("syncfs called %d times with FsyncEach", n)
+	}
+	if groupSync { // and without FsyncEach it is the group commit
+		rep = Convert(context.Background(), inputs, Options{To: "pkcs7", Key: k, OutDir: out + "2", Jobs: 2})
+		if rep.Err() != nil || calls.Load() == 0 {
+			t.Fatalf("default batch: %v, %d syncfs calls", rep.Err(), calls.Load())
+		}
+	}
 }

@@ -32,6 +32,7 @@ type ConvertCmd struct {
 	Jobs         int      `short:"j" help:"Parallel workers (default: all cores)."`
 	DryRun       bool     `name:"dry-run" help:"Do everything but write."`
 	Resume       bool     `help:"Skip outputs that are already in the target format and verify with the key."`
+	FsyncEach    bool     `name:"fsync-each" help:"Make each file durable with its own fsync instead of one syncfs per group of files: slower, but never waits for other programs' writes to the same filesystem."`
 	Report       string   `help:"Write a JSON report here." type:"path"`
 	EmitKeys     string   `name:"emit-keys" help:"Write the public key in the form the target era's kernel needs into this directory." type:"path"`
 	Paths        []string `arg:"" name:"PATH" help:"Module files or directories."`
@@ -73,7 +74,7 @@ func (c *ConvertCmd) Run(e *env) error {
 		return usage(errors.New("-o takes exactly one input file"))
 	}
 	o := conv.Options{To: c.To, From: c.From, Key: k, Sign: so, OutDir: c.OutDir, Output: c.Output,
-		InPlace: c.InPlace, Jobs: c.Jobs, DryRun: c.DryRun, Resume: c.Resume}
+		InPlace: c.InPlace, Jobs: c.Jobs, DryRun: c.DryRun, Resume: c.Resume, FsyncEach: c.FsyncEach}
 	if len(c.VerifySource) > 0 {
 		if o.SourceRing, err = keys.LoadRing(c.VerifySource...); err != nil {
 			return usage(err)
