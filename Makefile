@@ -57,7 +57,7 @@ race:
 openssl:
 	@if [ -n "$(TAGS)" ]; then \
 	  $(GO) vet -tags openssl ./formats/ && \
-	  KMODSIG_REQUIRE_PEERS=$(IS_ROOT) $(GO) test -count=1 -tags openssl ./formats/ ./pkcs7sig/ ./x509sig/ ./gpgsig/ ./conv/; \
+	  KMODSIG_REQUIRE_PEERS=$(IS_ROOT) $(GO) test -count=1 -tags openssl ./formats/ ./pkcs7sig/ ./x509sig/ ./gpgsig/ ./conv/ ./cmd/kmodsig/; \
 	else echo "openssl: cgo or the OpenSSL headers (libssl-dev) missing, skipped"; fi
 
 # pkcs11: the `pkcs11:` URI support (cgo, build tag pkcs11) against a SoftHSM2 token; skipped

@@ -44,6 +44,7 @@ func (c *VerifyCmd) Run(e *env) error {
 		j   verifyJSON
 		err error
 	}
+	defer cgoWorkers(c.Jobs)()
 	inputs, results, err := conv.WalkEach(c.Paths, conv.WalkOptions{Jobs: c.Jobs, ReadAhead: true}, func(in conv.Input) result {
 		j, err := verifyFile(in.Path, ring, formats.Policy{Kernel: c.Kernel})
 		return result{j, err}
