@@ -93,13 +93,7 @@ func TestConvertSyncBeforeRename(t *testing.T) {
 	}
 	k := loadKey(t, "rsa2048.key")
 	ko := helloKO(t)
-	dir := t.TempDir()
-	var inputs []Input
-	for i := 0; i < 60; i++ {
-		rel := filepath.Join("d"+strconv.Itoa(i%4), "m"+strconv.Itoa(i)+".ko")
-		writeFile(t, filepath.Join(dir, rel), ko)
-		inputs = append(inputs, Input{Path: filepath.Join(dir, rel), Rel: rel})
-	}
+	dir, inputs := helloTree(t, 60, 4)
 	defer func(f func(string) error) { syncFS = f }(syncFS)
 	var mu sync.Mutex
 	seen := map[string]bool{} // modules whose complete temporary file a flush saw
@@ -138,14 +132,7 @@ func TestConvertSyncBeforeRename(t *testing.T) {
 // is written, each output directory after its renames) and still converts every module.
 func TestConvertFsyncEach(t *testing.T) {
 	k := loadKey(t, "rsa2048.key")
-	ko := helloKO(t)
-	dir := t.TempDir()
-	var inputs []Input
-	for i := 0; i < 20; i++ {
-		rel := filepath.Join("d"+strconv.Itoa(i%3), "m"+strconv.Itoa(i)+".ko")
-		writeFile(t, filepath.Join(dir, rel), ko)
-		inputs = append(inputs, Input{Path: filepath.Join(dir, rel), Rel: rel})
-	}
+	_, inputs := helloTree(t, 20, 3)
 	defer func(f func(string) error) { syncFS = f }(syncFS)
 	var calls atomic.Int32
 	syncFS = func(p string) error {
@@ -169,4 +156,19 @@ func TestConvertFsyncEach(t *testing.T) {
 			t.Fatalf("default batch: %v, %d syncfs calls", rep.Err(), calls.Load())
 		}
 	}
+}
+
+// helloTree writes n copies of hello.ko into dirs subdirectories of a new directory and
+// returns the directory and the inputs.
+func helloTree(t *testing.T, n, dirs int) (string, []Input) {
+	t.Helper()
+	ko := helloKO(t)
+	dir := t.TempDir()
+	var inputs []Input
+	for i := 0; i < n; i++ {
+		rel := filepath.Join("d"+strconv.Itoa(i%dirs), "m"+strconv.Itoa(i)+".ko")
+		writeFile(t, filepath.Join(dir, rel), ko)
+		inputs = append(inputs, Input{Path: filepath.Join(dir, rel), Rel: rel})
+	}
+	return dir, inputs
 }
