@@ -9,8 +9,10 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -550,34 +552,33 @@ func keyType(pub crypto.PublicKey) string {
 
 // digestPayload hashes the payload once, feeding every hash the signers need.
 func digestPayload(m formats.Module, n int64, states []*signerState) (map[crypto.Hash][]byte, error) {
-	hs := map[crypto.Hash]io.Writer{}
-	var ws []io.Writer
+	var hs []crypto.Hash
 	for _, st := range states {
-		h := st.digest.hash
-		if h == 0 || !h.Available() {
-			continue
-		}
-		if _, ok := hs[h]; !ok {
-			w := h.New()
-			hs[h] = w
-			ws = append(ws, w)
+		if h := st.digest.hash; h != 0 && h.Available() && !slices.Contains(hs, h) {
+			hs = append(hs, h)
 		}
 	}
+	out := map[crypto.Hash][]byte{}
 	if data := m.InMemory(); data != nil && m.Digests != nil && int64(len(data)) >= n {
-		out := map[crypto.Hash][]byte{}
-		for h := range hs {
+		// Signed in this process: the signer's digests, for bytes equal to those it hashed.
+		for _, h := range hs {
 			out[h] = m.Digests.Sum(h, data[:n])
 		}
 		return out, nil
 	}
+	ws := make([]hash.Hash, len(hs))
+	mw := make([]io.Writer, len(hs))
+	for i, h := range hs {
+		ws[i] = h.New()
+		mw[i] = ws[i]
+	}
 	if len(ws) > 0 {
-		if _, err := formats.CopyStream(io.MultiWriter(ws...), m.Reader(0, n)); err != nil {
+		if _, err := formats.CopyStream(io.MultiWriter(mw...), m.Reader(0, n)); err != nil {
 			return nil, &formats.FormatError{Path: m.Name, Format: Format, Off: -1, Msg: "reading payload", Err: err}
 		}
 	}
-	out := map[crypto.Hash][]byte{}
-	for h, w := range hs {
-		out[h] = w.(interface{ Sum([]byte) []byte }).Sum(nil)
+	for i, h := range hs {
+		out[h] = ws[i].Sum(nil)
 	}
 	return out, nil
 }
