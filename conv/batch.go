@@ -123,8 +123,9 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 	for i, in := range inputs {
 		rep.Files[i] = FileResult{Path: in.Path, Target: o.To, Outcome: NotStarted}
 	}
-	// Signing is CPU-bound and runs on `jobs` workers; writing mostly waits for the disk, so
-	// it runs on 4*jobs goroutines of its own and the signing workers go on meanwhile. Memory
+	// Signing is CPU-bound and runs on `jobs` workers; writing runs on 4*jobs goroutines of
+	// its own (with FsyncEach, or where there is no syncfs, each write waits for the disk),
+	// and the signing workers go on meanwhile. Memory
 	// is bounded by bytes, not by count: a module holds its weight (its size) of a budget as
 	// large as the largest module (at least MinBatchBudget) from before it is read until its
 	// temporary file is written, so the largest module is converted alone and small ones many
@@ -265,7 +266,7 @@ dispatch:
 		} else if !flushed[dev.(uint64)] {
 			flushed[dev.(uint64)] = true
 			if err = syncFS(d.(string)); err != nil {
-				err = fmt.Errorf("renamed, but not made durable: %w", err)
+				err = notDurable(err)
 			}
 		}
 		if err != nil {

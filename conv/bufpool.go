@@ -15,8 +15,11 @@ import (
 // set, fresh buffers went from 145 MB (sync.Pool alone) to 105 MB: most of what is still
 // allocated is for the few large modules, whose sizes rarely repeat.
 
-// bufClasses are the pools: class c holds buffers of capacity classSize(c).
-var bufClasses [4 * 64]sync.Pool
+// bufClassCount is the number of size classes: four per power of two.
+const bufClassCount = 4 * 64
+
+// bufClasses are the pools: class c holds buffers of the capacity bufClass gives for c.
+var bufClasses [bufClassCount]sync.Pool
 
 // minBufShift is the smallest class, 4 KiB: smaller modules are not pooled.
 const minBufShift = 12
@@ -39,7 +42,7 @@ type pooledBuf struct{ b []byte }
 // empty (sync.Pool does, and under a batch's memory limit collections are frequent).
 var freeBufs struct {
 	mu    sync.Mutex
-	class [4 * 64][][]byte
+	class [bufClassCount][][]byte
 	bytes int
 }
 

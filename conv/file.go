@@ -181,6 +181,10 @@ func (t tempFile) commit() error {
 	return nil
 }
 
+// notDurable reports that renames are done but could not be made durable: a crash could still
+// bring back the old files.
+func notDurable(err error) error { return fmt.Errorf("renamed, but not made durable: %w", err) }
+
 // syncDir fsyncs a directory so that renames in it survive a crash. A filesystem that
 // cannot fsync a directory (EINVAL: some network and FUSE filesystems) makes renames durable
 // by itself or not at all, so that is not an error; any other failure is: the rename is done
@@ -188,11 +192,11 @@ func (t tempFile) commit() error {
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("renamed, but not made durable: %w", err)
+		return notDurable(err)
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return fmt.Errorf("renamed, but not made durable: %w", err)
+		return notDurable(err)
 	}
 	return nil
 }
