@@ -28,10 +28,24 @@ func TestBufPoolReuse(t *testing.T) {
 	if len(b) != 100000 || cap(b) < 100000+signatureRoom {
 		t.Fatalf("getBuf: len %d cap %d", len(b), cap(b))
 	}
-	b[0] = 42
+	// The free lists keep what is put back (sync.Pool may drop it at any time): start them
+	// empty, so that this test sees its own buffers, and give them back as they were.
+	freeBufs.mu.Lock()
+	saved, savedBytes := freeBufs.class, freeBufs.bytes
+	freeBufs.class, freeBufs.bytes = [bufClassCount][][]byte{}, 0
+	freeBufs.mu.Unlock()
+	defer func() {
+		freeBufs.mu.Lock()
+		freeBufs.class, freeBufs.bytes = saved, savedBytes
+		freeBufs.mu.Unlock()
+	}()
 	putBuf(b)
-	// sync.Pool may drop an entry at any time, so reuse is not guaranteed; but a buffer
-	// that is reused must have the requested length and room.
+	if c := getBuf(99000, signatureRoom); &c[0] != &b[0] {
+		t.Fatal("a buffer of the same class was not reused")
+	}
+	if c := getBuf(99000, signatureRoom); &c[0] == &b[0] {
+		t.Fatal("a buffer was handed out twice")
+	}
 	for i := 0; i < 10; i++ {
 		c := getBuf(99000, signatureRoom)
 		if len(c) != 99000 || cap(c) < 99000+signatureRoom {
