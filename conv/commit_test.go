@@ -97,31 +97,24 @@ func TestCommitterConcurrent(t *testing.T) {
 func TestConvertReadAhead(t *testing.T) {
 	k := loadKey(t, "rsa2048.key")
 	_, inputs := helloTree(t, 80, 3)
-	defer func(f func(string)) { readAhead = f }(readAhead)
-	var mu sync.Mutex
-	ahead := map[string]int{}
-	readAhead = func(p string) {
-		mu.Lock()
-		ahead[p]++
-		mu.Unlock()
-	}
+	ahead := recordReadAhead(t)
 	for _, resume := range []bool{false, true} {
-		clear(ahead)
+		ahead.reset()
 		rep := Convert(context.Background(), inputs, Options{To: "pkcs7", Key: k, OutDir: t.TempDir(), Jobs: 3, Resume: resume})
 		if err := rep.Err(); err != nil {
 			t.Fatal(err)
 		}
 		if resume {
-			if len(ahead) != 0 {
-				t.Fatalf("resume: %d files read ahead", len(ahead))
+			if ahead.len() != 0 {
+				t.Fatalf("resume: %d files read ahead", ahead.len())
 			}
 			continue
 		}
-		if len(ahead) != len(inputs)-1 { // the first file runs alone, before any read-ahead
-			t.Fatalf("%d of %d files read ahead", len(ahead), len(inputs))
+		if ahead.len() != len(inputs)-1 { // the first file runs alone, before any read-ahead
+			t.Fatalf("%d of %d files read ahead", ahead.len(), len(inputs))
 		}
 		for _, in := range inputs[1:] {
-			if n := ahead[in.Path]; n != 1 {
+			if n := ahead.count(in.Path); n != 1 {
 				t.Errorf("%s read ahead %d times", in.Path, n)
 			}
 		}

@@ -133,3 +133,43 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// aheadLog counts, per path, the files a test's batch asked to read ahead.
+type aheadLog struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// recordReadAhead replaces readAhead with a recorder until the test ends.
+func recordReadAhead(t *testing.T) *aheadLog {
+	a := &aheadLog{n: map[string]int{}}
+	old := readAhead
+	t.Cleanup(func() { readAhead = old })
+	readAhead = func(p string) {
+		a.mu.Lock()
+		a.n[p]++
+		a.mu.Unlock()
+	}
+	return a
+}
+
+// count is how often path was read ahead.
+func (a *aheadLog) count(path string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n[path]
+}
+
+// len is how many files were read ahead.
+func (a *aheadLog) len() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.n)
+}
+
+// reset forgets what was read ahead.
+func (a *aheadLog) reset() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	clear(a.n)
+}

@@ -11,7 +11,6 @@ import (
 	"reflect"
 	"runtime"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -130,21 +129,12 @@ func TestWalkEachReadAhead(t *testing.T) {
 	for i := range 100 {
 		writeFile(t, filepath.Join(dir, "d"+strconv.Itoa(i%7), "m"+strconv.Itoa(i)+".ko"), []byte("x"))
 	}
-	defer func(f func(string)) { readAhead = f }(readAhead)
-	var mu sync.Mutex
-	ahead := map[string]int{}
-	readAhead = func(p string) {
-		mu.Lock()
-		ahead[p]++
-		mu.Unlock()
-	}
+	ahead := recordReadAhead(t)
 	for _, on := range []bool{false, true} {
-		clear(ahead)
+		ahead.reset()
 		var late atomic.Int32
 		inputs, _, err := WalkEach([]string{dir}, WalkOptions{Jobs: 2, ReadAhead: on}, func(in Input) int {
-			mu.Lock()
-			defer mu.Unlock()
-			if on && ahead[in.Path] == 0 {
+			if on && ahead.count(in.Path) == 0 {
 				late.Add(1)
 			}
 			return 0
@@ -153,17 +143,17 @@ func TestWalkEachReadAhead(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !on {
-			if len(ahead) != 0 {
-				t.Fatalf("ReadAhead off: %d files read ahead", len(ahead))
+			if ahead.len() != 0 {
+				t.Fatalf("ReadAhead off: %d files read ahead", ahead.len())
 			}
 			continue
 		}
-		if len(ahead) != len(inputs) || late.Load() != 0 {
-			t.Fatalf("ReadAhead: %d of %d files read ahead, %d reached a worker first", len(ahead), len(inputs), late.Load())
+		if ahead.len() != len(inputs) || late.Load() != 0 {
+			t.Fatalf("ReadAhead: %d of %d files read ahead, %d reached a worker first", ahead.len(), len(inputs), late.Load())
 		}
-		for p, n := range ahead {
-			if n != 1 {
-				t.Errorf("%s read ahead %d times", p, n)
+		for _, in := range inputs {
+			if n := ahead.count(in.Path); n != 1 {
+				t.Errorf("%s read ahead %d times", in.Path, n)
 			}
 		}
 	}
