@@ -108,10 +108,7 @@ func (r *Report) Err() error {
 func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 	start := time.Now()
 	rep := &Report{Target: o.To, Total: len(inputs), Files: make([]FileResult, len(inputs))}
-	jobs := o.Jobs
-	if jobs <= 0 {
-		jobs = runtime.NumCPU()
-	}
+	jobs := Workers(o.Jobs)
 	var mu sync.Mutex
 	done := func(i int, r FileResult) {
 		mu.Lock()
@@ -278,6 +275,15 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	return rep
+}
+
+// Workers is how many workers a batch runs for a jobs setting (Options.Jobs,
+// WalkOptions.Jobs, the CLI's -j): jobs, or one per CPU when jobs <= 0.
+func Workers(jobs int) int {
+	if jobs <= 0 {
+		return runtime.NumCPU()
+	}
+	return jobs
 }
 
 // signatureRoom is the spare capacity File.Bytes reads a module with, so that an appended

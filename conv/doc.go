@@ -23,13 +23,14 @@
 //
 // # Batches
 //
-// [Convert] re-signs a list of inputs ([Walk] expands directories) on parallel workers:
-// signing runs on one worker per core, writing on goroutines of its own; memory is bounded by
-// module bytes in flight, so the largest module is converted alone. Every file is converted
-// independently and atomically, with a group commit: complete temporary files are made durable
-// together (one syncfs per filesystem on Linux, an fsync per file elsewhere or with
-// Options.FsyncEach) before any of them is renamed into place. An interrupted run leaves each module either untouched or completely
-// converted, and Options.Resume skips what a previous run finished. [WalkEach] overlaps walking
-// a tree with the work on it (inspect, verify). The [Report] is
-// also the JSON of `kmodsig convert --report`.
+// [Convert] re-signs a list of inputs ([Walk] expands directories) on one worker per core
+// ([Workers]), each writing its own temporary files (on goroutines of their own where every
+// file is fsynced); memory is bounded by module bytes in flight, so the largest module is
+// converted alone. Every file is converted independently and atomically, with a group commit:
+// complete temporary files are made durable together (one syncfs per filesystem on Linux, an
+// fsync per file elsewhere or with Options.FsyncEach) before any of them is renamed into
+// place. An interrupted run leaves each module either untouched or completely converted, and
+// Options.Resume skips what a previous run finished. [WalkEach] overlaps walking a tree with
+// the work on it (inspect, verify). The [Report] is also the JSON of `kmodsig convert
+// --report`.
 package conv

@@ -4,7 +4,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -77,10 +76,7 @@ type WalkOptions struct {
 // step before the work. Inputs and results are returned in Walk's order. A walk error is
 // returned after the inputs already found are done.
 func WalkEach[T any](paths []string, o WalkOptions, fn func(Input) T) ([]Input, []T, error) {
-	jobs := o.Jobs
-	if jobs <= 0 {
-		jobs = runtime.NumCPU()
-	}
+	jobs := Workers(o.Jobs)
 	// Fail on a missing argument before doing any work, as Walk does.
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/kmodsig/kmodsig/conv"
 	"github.com/kmodsig/kmodsig/formats"
 )
 
@@ -13,15 +14,12 @@ import (
 // P is so held, the monitor (as its retake rule reads) takes it back at each call and wakes
 // a spinning thread to look for other work, which competes with the workers for the cores.
 // One idle P spares that: verifying the Debian set took 0.64-0.77 s instead of 0.75-1.05 s
-// (six alternating pairs on two cores); convert, whose writers keep the extra P busy, showed
-// no clear gain. A GOMAXPROCS environment variable wins.
+// (six alternating pairs on two cores); convert showed no clear gain. A GOMAXPROCS
+// environment variable wins.
 func cgoWorkers(jobs int) (restore func()) {
 	if formats.RSABackend() != "openssl" || os.Getenv("GOMAXPROCS") != "" {
 		return func() {}
 	}
-	if jobs <= 0 {
-		jobs = runtime.NumCPU()
-	}
-	old := runtime.GOMAXPROCS(jobs + 1)
+	old := runtime.GOMAXPROCS(conv.Workers(jobs) + 1)
 	return func() { runtime.GOMAXPROCS(old) }
 }
