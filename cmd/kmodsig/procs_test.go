@@ -7,9 +7,9 @@ import (
 	"github.com/kmodsig/kmodsig/formats"
 )
 
-// TestCgoWorkers: with libcrypto doing RSA, verify runs with one P more than its workers and
-// gives the old setting back; a GOMAXPROCS environment variable wins; the pure-Go build is
-// left alone.
+// TestCgoWorkers: with libcrypto doing RSA, verify and convert run with one P more than their
+// workers and get the old setting back; a GOMAXPROCS environment variable wins; the pure-Go
+// build is left alone.
 func TestCgoWorkers(t *testing.T) {
 	before := runtime.GOMAXPROCS(0)
 	t.Setenv("GOMAXPROCS", "")
