@@ -18,7 +18,18 @@ import (
 // deterministic by RFC 6979 (Go's ecdsa signs that way when given no randomness); otherwise
 // they are randomised like the era's tools. h == 0 asks an RSA signer for a raw PKCS#1 v1.5
 // type 1 signature without DigestInfo (digsig v1).
+//
+// An RSA signature over a RIPEMD-160 digest carries the DigestInfo with the TeleTrusT OID
+// 1.3.36.3.2.1, the one in the kernels' PKCS#1 templates and in OpenPGP (RFC 4880 §5.2.2);
+// Go's crypto/rsa would write the ISO OID 1.0.10118.3.0.49, so that DigestInfo is encoded
+// here and signed raw.
 func SignDigest(signer crypto.Signer, digest []byte, h crypto.Hash, o SignOptions) ([]byte, error) {
+	if h == crypto.RIPEMD160 {
+		if _, ok := signer.Public().(*rsa.PublicKey); ok {
+			prefix, _ := DigestInfo(h)
+			return signer.Sign(rand.Reader, append(prefix, digest...), crypto.Hash(0))
+		}
+	}
 	if k, ok := signer.(*rsa.PrivateKey); ok && rsaBackend != nil && h != 0 {
 		if sig, done, err := rsaBackend(k, digest, h); done {
 			return sig, err

@@ -4,7 +4,6 @@ package gpgsig
 
 import (
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"encoding/binary"
 	"fmt"
@@ -127,15 +126,8 @@ func signDigest(s *Sig, k *keys.Material, digest []byte, o formats.SignOptions) 
 		if k.Signer == nil {
 			return fmt.Errorf("%w: RSA signature needs an RSA key", ErrUnsupportedAlgo)
 		}
-		var v []byte
-		if h == crypto.RIPEMD160 {
-			// Go's PKCS#1 v1.5 signer knows RIPEMD-160 under the ISO OID; OpenPGP (RFC 4880
-			// §5.2.2) uses TeleTrusT 1.3.36.3.2.1, so sign the DigestInfo ourselves.
-			prefix, _ := formats.DigestInfo(h)
-			v, err = k.Signer.Sign(rand.Reader, append(prefix, digest...), crypto.Hash(0))
-		} else {
-			v, err = k.Signer.Sign(rand.Reader, digest, h)
-		}
+		// RIPEMD-160 under OpenPGP's TeleTrusT OID, as formats.SignDigest encodes it.
+		v, err := formats.SignDigest(k.Signer, digest, h, o)
 		if err != nil {
 			return fmt.Errorf("openpgp: RSA sign: %w", err)
 		}

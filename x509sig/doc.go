@@ -84,5 +84,6 @@
 // §8.5. No kernel code is copied here.
 //
 // RIPEMD-160: Go's crypto/rsa writes a DigestInfo with the ISO OID 1.0.10118.3.0.49; the
-// kernel (and OpenSSL) expect 1.3.36.3.2.1, so Sign encodes that DigestInfo itself.
+// kernel (and OpenSSL) expect 1.3.36.3.2.1, which formats.SignDigest, the signer Sign calls,
+// encodes itself.
 package x509sig

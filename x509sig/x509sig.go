@@ -3,7 +3,6 @@ package x509sig
 import (
 	"bytes"
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"encoding/binary"
 	"errors"
@@ -303,16 +302,8 @@ func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]
 		o.Warnf("x509: the module already ends with a signature marker: the new signature wraps the old one")
 	}
 	digest := o.Digests.Sum(h, unsigned) // hashes, and remembers for the self-check (conv.Sign)
-	var raw []byte
-	if h == crypto.RIPEMD160 {
-		// Go's crypto/rsa knows RIPEMD-160 under the ISO OID 1.0.10118.3.0.49; the kernel's
-		// template is 1.3.36.3.2.1. Encode the DigestInfo ourselves, as the perl signer
-		// did, and sign it raw (hash 0 = no DigestInfo added).
-		prefix, _ := formats.DigestInfo(h)
-		raw, err = k.Signer.Sign(rand.Reader, append(prefix, digest...), crypto.Hash(0))
-	} else {
-		raw, err = formats.SignDigest(k.Signer, digest, h, o) // libcrypto in the openssl build
-	}
+	// libcrypto in the openssl build; RIPEMD-160 under the kernel template's TeleTrusT OID
+	raw, err := formats.SignDigest(k.Signer, digest, h, o)
 	if err != nil {
 		return nil, fmt.Errorf("x509: signing: %w", err)
 	}
