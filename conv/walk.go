@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -109,6 +110,11 @@ func WalkEach[T any](paths []string, o WalkOptions, fn func(Input) T) ([]Input, 
 				rs := make([]done, len(ws))
 				for i, w := range ws {
 					rs[i] = done{w, fn(w.in)}
+					// Yield between files, as Convert's workers do between modules (see
+					// there): verifying the Debian set made 400-800 nanosleeps instead of
+					// 1,600-3,000 and 2,200-2,600 context switches instead of 3,400-6,200,
+					// and was as fast or faster in four pairs; inspect was not slower.
+					runtime.Gosched()
 				}
 				mu.Lock()
 				out = append(out, rs...)
