@@ -19,7 +19,8 @@ import (
 // won), 3.0-3.8 s instead of 2.9-4.7 s with ECDSA P-384 (eight pairs, seven won) and
 // 14.5-15.4 s instead of 15.9-17.7 s with RSA-4096 (two pairs), with about half the
 // voluntary context switches. The pure-Go build gained nothing (its RSA-2048 convert and its
-// verify were slower with the extra P, its ECDSA convert even), so it is left alone. A GOMAXPROCS environment variable wins.
+// verify were slower with the extra P, its ECDSA convert no different), so it is left alone.
+// A GOMAXPROCS environment variable wins.
 func cgoWorkers(jobs int) (restore func()) {
 	if formats.RSABackend() != "openssl" || os.Getenv("GOMAXPROCS") != "" {
 		return func() {}
