@@ -239,7 +239,7 @@ func verify(m formats.Module, ring *keys.Ring) formats.Verdict {
 		}
 		return CorruptVerdict(version, err)
 	}
-	d, err := Digests(m.Reader(0, t.PayloadLen), s.Hashes())
+	d, err := formats.DigestAll(s.Hashes(), m.Reader(0, t.PayloadLen))
 	if err != nil {
 		v := CorruptVerdict(s.Version, err)
 		v.Reason = fmt.Sprintf("reading the payload: %v", err)

@@ -88,7 +88,7 @@ func VerifyIMA(content io.Reader, xattr []byte, ring *keys.Ring) formats.Verdict
 		v.Format = "ima"
 		return v
 	}
-	d, err := Digests(content, s.Hashes())
+	d, err := formats.DigestAll(s.Hashes(), content)
 	if err != nil {
 		v := CorruptVerdict(s.Version, err)
 		v.Format, v.Reason = "ima", fmt.Sprintf("reading the file: %v", err)

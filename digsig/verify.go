@@ -9,7 +9,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 
 	"github.com/kmodsig/kmodsig/formats"
@@ -44,29 +43,8 @@ func (s *Signature) Hashes() []crypto.Hash {
 	return nil
 }
 
-// Digests reads content once and returns its digest under every hash in hs.
-func Digests(content io.Reader, hs []crypto.Hash) (map[crypto.Hash][]byte, error) {
-	ws := make([]io.Writer, 0, len(hs))
-	out := make(map[crypto.Hash][]byte, len(hs))
-	hw := make(map[crypto.Hash]interface{ Sum([]byte) []byte }, len(hs))
-	for _, h := range hs {
-		if !h.Available() {
-			return nil, fmt.Errorf("%w: %s not available", formats.ErrHash, formats.HashName(h))
-		}
-		w := h.New()
-		hw[h] = w
-		ws = append(ws, w)
-	}
-	if _, err := formats.CopyStream(io.MultiWriter(ws...), content); err != nil {
-		return nil, err
-	}
-	for h, w := range hw {
-		out[h] = w.Sum(nil)
-	}
-	return out, nil
-}
-
-// Verify checks s against digests (the signed content's digests, see Hashes and Digests)
+// Verify checks s against digests (the signed content's digests, see Hashes and
+// formats.DigestAll)
 // and the trusted keys in ring, and models the kernel's answer:
 //
 //   - version 1 (lib/digsig.c): algo != 0 is unsupported (ENOTSUPP); the key is the RSA key

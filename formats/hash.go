@@ -8,6 +8,7 @@ import (
 	_ "crypto/sha3"   // registered for SHA3 (pkcs7 on 6.7+)
 	_ "crypto/sha512" // registered
 	"fmt"
+	"hash"
 	"io"
 	"strings"
 	"sync"
@@ -68,6 +69,27 @@ func Digest(h crypto.Hash, r io.Reader) ([]byte, error) {
 		return nil, err
 	}
 	return w.Sum(nil), nil
+}
+
+// DigestAll reads r once and returns its digest under every hash in hs.
+func DigestAll(hs []crypto.Hash, r io.Reader) (map[crypto.Hash][]byte, error) {
+	ws := make([]hash.Hash, len(hs))
+	mw := make([]io.Writer, len(hs))
+	for i, h := range hs {
+		if !h.Available() {
+			return nil, fmt.Errorf("%w: %s not available", ErrHash, HashName(h))
+		}
+		ws[i] = h.New()
+		mw[i] = ws[i]
+	}
+	if _, err := CopyStream(io.MultiWriter(mw...), r); err != nil {
+		return nil, err
+	}
+	out := make(map[crypto.Hash][]byte, len(hs))
+	for i, h := range hs {
+		out[h] = ws[i].Sum(nil)
+	}
+	return out, nil
 }
 
 // digestInfo holds the DER DigestInfo prefixes of RFC 8017 §9.2 note 1 (FORMATS.md shared

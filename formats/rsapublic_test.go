@@ -78,16 +78,3 @@ func BenchmarkRSAPublic4096(b *testing.B) {
 		}
 	})
 }
-
-// TestCopyStream: CopyStream copies every byte, at and around its buffer's size.
-func TestCopyStream(t *testing.T) {
-	for _, n := range []int{0, 1, 128<<10 - 1, 128 << 10, 128<<10 + 1, 1 << 20} {
-		src := make([]byte, n)
-		rand.Read(src)
-		var dst bytes.Buffer
-		got, err := CopyStream(&dst, bytes.NewReader(src))
-		if err != nil || got != int64(n) || !bytes.Equal(dst.Bytes(), src) {
-			t.Errorf("%d bytes: copied %d, err %v, equal %v", n, got, err, bytes.Equal(dst.Bytes(), src))
-		}
-	}
-}

@@ -9,8 +9,6 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"math/big"
 	"slices"
 	"strconv"
@@ -566,21 +564,14 @@ func digestPayload(m formats.Module, n int64, states []*signerState) (map[crypto
 		}
 		return out, nil
 	}
-	ws := make([]hash.Hash, len(hs))
-	mw := make([]io.Writer, len(hs))
-	for i, h := range hs {
-		ws[i] = h.New()
-		mw[i] = ws[i]
+	if len(hs) == 0 {
+		return out, nil
 	}
-	if len(ws) > 0 {
-		if _, err := formats.CopyStream(io.MultiWriter(mw...), m.Reader(0, n)); err != nil {
-			return nil, &formats.FormatError{Path: m.Name, Format: Format, Off: -1, Msg: "reading payload", Err: err}
-		}
+	d, err := formats.DigestAll(hs, m.Reader(0, n))
+	if err != nil {
+		return nil, &formats.FormatError{Path: m.Name, Format: Format, Off: -1, Msg: "reading payload", Err: err}
 	}
-	for i, h := range hs {
-		out[h] = ws[i].Sum(nil)
-	}
-	return out, nil
+	return d, nil
 }
 
 func oidDER(oid asn1.ObjectIdentifier) []byte {
