@@ -56,8 +56,8 @@ func gkhRecipientKey(k *keys.Material) (*packet.PublicKey, error) {
 // binary literal data packet with the plaintext. No compression packet. With o.Deterministic
 // every random input (session key, PKCS#1 v1.5 padding, the cipher's random prefix) comes
 // from a SHA-256 counter stream seeded with the recipient's fingerprint and the plaintext, so
-// test vectors are reproducible; the plaintext is a public digest, so this hides nothing the
-// module does not already show, but it is for vectors only.
+// outputs are reproducible (the command line's default; `--randomize` draws them at random);
+// the plaintext is a public digest, so this hides nothing the module does not already show.
 func gkhEncrypt(k *keys.Material, plaintext []byte, o formats.SignOptions) ([]byte, error) {
 	pub, err := gkhRecipientKey(k)
 	if err != nil {

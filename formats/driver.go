@@ -53,8 +53,9 @@ type SignOptions struct {
 	Time    time.Time   // signature creation time for formats that carry one; zero = key material's fixed time
 	Force   bool        // sign even where the era's kernel could not verify (key type, weak hash)
 	// Deterministic makes the randomised signature schemes reproducible: ECDSA and DSA nonces
-	// by RFC 6979 (see SignDigest and SignDSA). The vectors use it so the same command always
-	// writes the same bytes. Off by default: the era's tools signed with random nonces.
+	// by RFC 6979 (see SignDigest and SignDSA). The command line and the vectors set it, so
+	// that the same key, time and module always give the same bytes; `--randomize` clears it.
+	// The zero value signs with random nonces, as the era's tools did.
 	Deterministic bool
 	// Warn, when set, receives warnings (for example a forced key type).
 	Warn func(msg string)

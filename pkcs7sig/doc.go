@@ -33,7 +33,8 @@
 // [Driver.Sign] and [SignCMS] produce that profile with golang.org/x/crypto/cryptobyte; for RSA
 // the output is byte-identical to sign-file's (and to `openssl cms -sign -binary -noattr
 // -nocerts -nosmimecap`), which the tests check for RSA-2048 and RSA-4096, every hash, both
-// signer forms. ECDSA signatures are randomised unless [formats.SignOptions.Deterministic].
+// signer forms. ECDSA signatures are randomised unless [formats.SignOptions.Deterministic]
+// (which the command line sets).
 //
 // [ParseCMS] reads more than it writes, as much as the kernel's grammar
 // (crypto/asymmetric_keys/pkcs7.asn1) admits: BER indefinite and non-minimal lengths

@@ -21,6 +21,9 @@ type KeyFlags struct {
 	Variant string `help:"Format variant (gkh2004: detached, encrypted, rsa; rhel6: dsa, rsa; digsig2012: v1, v2)."`
 	Time    string `help:"Signature time (RFC 3339 or Unix seconds); default: the key material's fixed time."`
 	Force   bool   `help:"Sign even where the era's kernel could not verify the key type or hash."`
+	// Randomize turns off formats.SignOptions.Deterministic, which the command line sets by
+	// default so that the same key, time and module always give the same bytes.
+	Randomize bool `help:"Draw ECDSA and DSA nonces (and gkh2004's encrypted session key) at random, as the era's tools did, instead of deriving them by RFC 6979; the same inputs then no longer give the same bytes."`
 }
 
 func (k *KeyFlags) material() (*keys.Material, error) {
@@ -43,7 +46,7 @@ func (k *KeyFlags) material() (*keys.Material, error) {
 }
 
 func (k *KeyFlags) options(e *env) (formats.SignOptions, error) {
-	o := formats.SignOptions{KeyID: k.KeyID, Variant: k.Variant, Force: k.Force,
+	o := formats.SignOptions{KeyID: k.KeyID, Variant: k.Variant, Force: k.Force, Deterministic: !k.Randomize,
 		Warn: func(msg string) { fmt.Fprintf(e.stderr, "%s: warning: %s\n", programName, msg) }}
 	if k.Hash != "" {
 		h, err := formats.ParseHash(k.Hash)
