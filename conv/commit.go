@@ -32,7 +32,7 @@ var syncFS = syncfs
 // commitGroup makes the group's temporary files durable (one syncFS per filesystem, when
 // grouped; else each was fsynced as it was written) and then renames each into place. If a
 // filesystem cannot be flushed, its files are not renamed: their temporary files are removed
-// and they fail.
+// and they fail. Last, it drops the renamed files' pages from the page cache (dropCache).
 func commitGroup(group []stagedWrite, dirs *sync.Map, done func(int, FileResult), grouped bool) {
 	flushErr := map[uint64]error{}
 	if grouped {
@@ -42,7 +42,8 @@ func commitGroup(group []stagedWrite, dirs *sync.Map, done func(int, FileResult)
 			}
 		}
 	}
-	for _, s := range group {
+	renamed := make([]bool, len(group))
+	for i, s := range group {
 		r := s.r
 		err := flushErr[s.t.dev]
 		if err != nil {
@@ -54,9 +55,16 @@ func commitGroup(group []stagedWrite, dirs *sync.Map, done func(int, FileResult)
 			r.Outcome, r.Error = Failed, err.Error()
 		} else {
 			r.Outcome = Converted
+			renamed[i] = true
 			dirs.Store(filepath.Dir(s.t.path), s.t.dev)
 		}
 		done(s.i, r)
+	}
+	// The renamed files are durable, so their pages are clean: drop them (see dropCache).
+	for i, s := range group {
+		if renamed[i] {
+			dropCache(s.t.path)
+		}
 	}
 }
 

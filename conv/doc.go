@@ -29,7 +29,8 @@
 // converted alone. Every file is converted independently and atomically, with a group commit:
 // complete temporary files are made durable together (one syncfs per filesystem on Linux, an
 // fsync per file elsewhere or with Options.FsyncEach) before any of them is renamed into
-// place. An interrupted run leaves each module either untouched or completely converted, and
+// place; then their pages leave the page cache (a batch reads none of what it wrote back).
+// An interrupted run leaves each module either untouched or completely converted, and
 // Options.Resume skips what a previous run finished. [WalkEach] overlaps walking a tree with
 // the work on it (inspect, verify). The [Report] is also the JSON of `kmodsig convert
 // --report`.

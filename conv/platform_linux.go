@@ -55,3 +55,26 @@ func prefetch(path string) {
 	unix.Fadvise(fd, 0, 0, unix.FADV_WILLNEED)
 	unix.Close(fd)
 }
+
+// dropCache asks the kernel to drop path's pages from the page cache (POSIX_FADV_DONTNEED),
+// as `dd oflag=nocache` does. A batch writes a whole module tree and reads none of it back,
+// so keeping what it wrote would only push the machine's working set out of memory; the
+// committer calls it once a group is durable, when the pages are clean and can go at once.
+//
+// It also makes the batch faster where new page-cache pages are dear. On a VM with free page
+// reporting (virtio-balloon; Firecracker and many clouds) the host takes back guest memory
+// that has been free for a while, and the guest's first write into each such page faults on
+// the host: here writing 400 MiB into fresh pages took 1.5 s, into pages freed a moment
+// before 0.13-0.15 s. Dropped pages are the ones the next group's writes get. In an ECDSA
+// P-384 batch over the 4023 Debian modules it cut system time from 2.1-2.8 s to 1.2-1.9 s
+// and the batch from 3.4-5.3 s to 3.0-4.9 s, six alternating pairs of seven.
+//
+// It is advice: errors are ignored, and dirty pages would stay.
+func dropCache(path string) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return
+	}
+	unix.Fadvise(fd, 0, 0, unix.FADV_DONTNEED)
+	unix.Close(fd)
+}

@@ -20,3 +20,6 @@ func processAlive(int) bool { return false }
 
 // prefetch is a no-op where there is no posix_fadvise.
 func prefetch(string) {}
+
+// dropCache is a no-op where there is no posix_fadvise.
+func dropCache(string) {}
