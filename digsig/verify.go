@@ -220,7 +220,7 @@ func (s *Signature) verifyV2(v *formats.Verdict, digests map[crypto.Hash][]byte,
 		case *rsa.PublicKey:
 			err = rsa.VerifyPKCS1v15(pk, h, d, s.Value)
 		case *ecdsa.PublicKey:
-			if !ring.VerifyECDSA(pk, d, s.Value) {
+			if !ring.VerifyECDSA(pk, h, d, s.Value) {
 				err = fmt.Errorf("ECDSA signature does not verify")
 			}
 		default:

@@ -5,12 +5,13 @@ import (
 	//lint:ignore SA1019 the RHEL eras (RHEL4-6) verify only DSA signatures
 	"crypto/dsa"
 	"crypto/ecdsa"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
 	"io"
 	"math/big"
+
+	"github.com/kmodsig/kmodsig/internal/rfc6979"
 )
 
 // SignDigest signs a finished digest with signer: RSA PKCS#1 v1.5 (deterministic by nature),
@@ -73,8 +74,8 @@ func SignDSA(k *dsa.PrivateKey, digest []byte, h crypto.Hash, o SignOptions) (r,
 		return nil, nil, ErrHash
 	}
 	n := q.BitLen()
-	z := bits2int(digest, n)
-	for nonce := range rfc6979(k.X, q, digest, h) {
+	z := rfc6979.Bits2Int(digest, n)
+	for nonce := range rfc6979.Nonces(k.X, q, digest, h) {
 		r = new(big.Int).Exp(k.G, nonce, k.P)
 		r.Mod(r, q)
 		if r.Sign() == 0 {
@@ -91,61 +92,4 @@ func SignDSA(k *dsa.PrivateKey, digest []byte, h crypto.Hash, o SignOptions) (r,
 		}
 	}
 	return nil, nil, errors.New("dsa: no nonce")
-}
-
-// bits2int is RFC 6979 §2.3.2 (it also truncates the digest as FIPS 186 does).
-func bits2int(b []byte, qlen int) *big.Int {
-	x := new(big.Int).SetBytes(b)
-	if blen := len(b) * 8; blen > qlen {
-		x.Rsh(x, uint(blen-qlen))
-	}
-	return x
-}
-
-func int2octets(x *big.Int, rlen int) []byte {
-	out := make([]byte, rlen)
-	return x.FillBytes(out)
-}
-
-// rfc6979 yields candidate nonces per RFC 6979 §3.2 (a bounded number of them).
-func rfc6979(x, q *big.Int, digest []byte, h crypto.Hash) func(func(*big.Int) bool) {
-	return func(yield func(*big.Int) bool) {
-		qlen := q.BitLen()
-		rlen := (qlen + 7) / 8
-		z1 := bits2int(digest, qlen)
-		z2 := new(big.Int).Mod(z1, q)
-		seed := append(int2octets(x, rlen), int2octets(z2, rlen)...)
-		hl := h.Size()
-		V := make([]byte, hl)
-		K := make([]byte, hl)
-		for i := range V {
-			V[i] = 1
-		}
-		mac := func(key []byte, parts ...[]byte) []byte {
-			m := hmac.New(h.New, key)
-			for _, p := range parts {
-				m.Write(p)
-			}
-			return m.Sum(nil)
-		}
-		K = mac(K, V, []byte{0}, seed)
-		V = mac(K, V)
-		K = mac(K, V, []byte{1}, seed)
-		V = mac(K, V)
-		for tries := 0; tries < 64; tries++ {
-			var T []byte
-			for len(T)*8 < qlen {
-				V = mac(K, V)
-				T = append(T, V...)
-			}
-			k := bits2int(T, qlen)
-			if k.Sign() > 0 && k.Cmp(q) < 0 {
-				if !yield(k) {
-					return
-				}
-			}
-			K = mac(K, V, []byte{0})
-			V = mac(K, V)
-		}
-	}
 }

@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/sha256"
@@ -11,13 +12,15 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/kmodsig/kmodsig/internal/rfc6979"
 )
 
 // TestVerifyECDSA: Ring.VerifyECDSA with the private key in the ring (the fast path) and
 // without it gives ecdsa.VerifyASN1's answer for valid signatures and for damaged ones: bit
 // flips, r or s zero, equal to n or negative, non-minimal DER, trailing bytes, digests longer
-// and shorter than the order, and another key's signature. A key whose D does not match its
-// public point is not used.
+// and shorter than the order, and another key's signature; with random nonces and with RFC
+// 6979's. A key whose D does not match its public point is not used.
 func TestVerifyECDSA(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 9))
 	for _, curve := range []elliptic.Curve{elliptic.P256(), elliptic.P384(), elliptic.P521()} {
@@ -31,16 +34,17 @@ func TestVerifyECDSA(t *testing.T) {
 		slow := &Ring{}
 		for i := 0; i < 40; i++ {
 			var digest []byte
+			h := crypto.SHA256
 			switch i % 4 {
 			case 0:
 				d := sha256.Sum256([]byte{byte(i)})
 				digest = d[:]
 			case 1:
 				d := sha512.Sum512([]byte{byte(i)})
-				digest = d[:]
+				digest, h = d[:], crypto.SHA512
 			case 2:
 				d := sha512.Sum384([]byte{byte(i)})
-				digest = d[:]
+				digest, h = d[:], crypto.SHA384
 			default:
 				digest = []byte{byte(i), 1, 2} // shorter than any order
 			}
@@ -48,7 +52,15 @@ func TestVerifyECDSA(t *testing.T) {
 			if i%10 == 9 {
 				signer = other
 			}
-			sig, err := ecdsa.SignASN1(cryptoRand{rng}, signer, digest)
+			// Even rounds and the short digest: a random nonce; odd ones: RFC 6979's, which
+			// the ring with the secret accepts by the nonce comparison.
+			var sig []byte
+			var err error
+			if i%2 == 0 || len(digest) != h.Size() {
+				sig, err = ecdsa.SignASN1(cryptoRand{rng}, signer, digest)
+			} else {
+				sig, err = signer.Sign(nil, digest, h)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,10 +90,10 @@ func TestVerifyECDSA(t *testing.T) {
 					dg[0] ^= 1
 				}
 				want := ecdsa.VerifyASN1(&priv.PublicKey, dg, sg)
-				if got := fast.VerifyECDSA(&priv.PublicKey, dg, sg); got != want {
+				if got := fast.VerifyECDSA(&priv.PublicKey, h, dg, sg); got != want {
 					t.Errorf("%s #%d %s: with the secret %v, ecdsa.VerifyASN1 %v", curve.Params().Name, i, name, got, want)
 				}
-				if got := slow.VerifyECDSA(&priv.PublicKey, dg, sg); got != want {
+				if got := slow.VerifyECDSA(&priv.PublicKey, h, dg, sg); got != want {
 					t.Errorf("%s #%d %s: without the secret %v, ecdsa.VerifyASN1 %v", curve.Params().Name, i, name, got, want)
 				}
 				if name == "valid" && (want != (signer == priv)) {
@@ -94,10 +106,88 @@ func TestVerifyECDSA(t *testing.T) {
 		bad := &ecdsa.PrivateKey{PublicKey: priv.PublicKey, D: other.D}
 		digest := sha256.Sum256([]byte("x"))
 		sig, _ := ecdsa.SignASN1(cryptoRand{rng}, other, digest[:])
-		if (&Ring{Secrets: []*Material{{Signer: bad}}}).VerifyECDSA(&priv.PublicKey, digest[:], sig) {
+		if (&Ring{Secrets: []*Material{{Signer: bad}}}).VerifyECDSA(&priv.PublicKey, crypto.SHA256, digest[:], sig) {
 			t.Errorf("%s: a mismatched private key made another key's signature pass", curve.Params().Name)
 		}
 	}
+}
+
+// TestVerifyECDSANonce: for every curve and hash, a signature crypto/ecdsa makes without
+// randomness carries the nonce internal/rfc6979 derives, so the ring with the secret takes the
+// nonce comparison (counted through nonceChecks), and that comparison answers as
+// ecdsa.VerifyASN1 except in the one case VerifyECDSA's doc names: r replaced and s recomputed
+// with d and the same nonce, which only the key's holder can do.
+func TestVerifyECDSANonce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 13))
+	for _, curve := range []elliptic.Curve{elliptic.P256(), elliptic.P384(), elliptic.P521()} {
+		priv, err := ecdsa.GenerateKey(curve, cryptoRand{rng})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ring := &Ring{Secrets: []*Material{{Signer: priv}}}
+		n := curve.Params().N
+		for _, h := range []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512} {
+			name := curve.Params().Name + "/" + h.String()
+			for i := 0; i < 8; i++ {
+				w := h.New()
+				w.Write([]byte{byte(i)})
+				digest := w.Sum(nil)
+				sig, err := priv.Sign(nil, digest, h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, s := parseSig(t, sig)
+				d := new(big.Int).SetBytes(mustBytes(t, priv))
+				k := rfc6979.Nonce(d, n, digest, h)
+				// s·k = e + r·d (mod n): the signature was made with the derived nonce
+				e := rfc6979.Bits2Int(digest, n.BitLen())
+				lhs := new(big.Int).Mul(s, k)
+				lhs.Mod(lhs, n)
+				rhs := new(big.Int).Mul(r, d)
+				rhs.Add(rhs, e).Mod(rhs, n)
+				if lhs.Cmp(rhs) != 0 {
+					t.Fatalf("%s #%d: crypto/ecdsa's nonce is not RFC 6979's as derived here", name, i)
+				}
+				before := nonceChecks.Load()
+				if !ring.VerifyECDSA(&priv.PublicKey, h, digest, sig) {
+					t.Fatalf("%s #%d: valid deterministic signature rejected", name, i)
+				}
+				if nonceChecks.Load() != before+1 {
+					t.Fatalf("%s #%d: the nonce comparison was not taken", name, i)
+				}
+				// The boundary: r + 1 with s recomputed by the key's holder, nonce unchanged.
+				r2 := new(big.Int).Add(r, big.NewInt(1))
+				s2 := new(big.Int).Mul(r2, d)
+				s2.Add(s2, e).Mul(s2, new(big.Int).ModInverse(k, n)).Mod(s2, n)
+				forged := derSig(r2, s2)
+				if ecdsa.VerifyASN1(&priv.PublicKey, digest, forged) {
+					t.Fatalf("%s #%d: r+1 verifies", name, i)
+				}
+				if !ring.VerifyECDSA(&priv.PublicKey, h, digest, forged) {
+					t.Fatalf("%s #%d: the nonce comparison checks r = x(k·G), so VerifyECDSA's doc is wrong", name, i)
+				}
+				// Without the secret, or with another hash named, it is a full verification.
+				if (&Ring{}).VerifyECDSA(&priv.PublicKey, h, digest, forged) {
+					t.Fatalf("%s #%d: r+1 verifies without the secret", name, i)
+				}
+				other := crypto.SHA256
+				if h == crypto.SHA256 {
+					other = crypto.SHA512
+				}
+				if ring.VerifyECDSA(&priv.PublicKey, other, digest, forged) {
+					t.Fatalf("%s #%d: r+1 verifies with the nonce of another hash", name, i)
+				}
+			}
+		}
+	}
+}
+
+func mustBytes(t *testing.T, priv *ecdsa.PrivateKey) []byte {
+	b, err := priv.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 type cryptoRand struct{ r *rand.Rand }
@@ -145,4 +235,30 @@ func flip(b []byte, rng *rand.Rand) []byte {
 	i := 6 + rng.IntN(len(c)-6)
 	c[i] ^= 1 << rng.IntN(8)
 	return c
+}
+
+// BenchmarkVerifyECDSAWithSecret: a batch's self-check of a fresh P-384 signature, by the
+// nonce comparison (RFC 6979 signatures, the default) and by t·G (random nonces).
+func BenchmarkVerifyECDSAWithSecret(b *testing.B) {
+	priv, err := ecdsa.GenerateKey(elliptic.P384(), cryptoRand{rand.New(rand.NewPCG(1, 2))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := sha512.Sum384([]byte("module"))
+	sig, err := priv.Sign(nil, d[:], crypto.SHA384)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		h    crypto.Hash
+	}{{"nonce", crypto.SHA384}, {"multiplication", 0}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if !verifyECDSAWithSecret(priv, bc.h, d[:], sig) {
+					b.Fatal("rejected")
+				}
+			}
+		})
+	}
 }

@@ -505,7 +505,7 @@ func verifySig(ring *keys.Ring, pub crypto.PublicKey, st *signerState, digest []
 		if !ok {
 			return fmt.Errorf("ECDSA signature but the certificate holds a %s key", keyType(pub))
 		}
-		if !ring.VerifyECDSA(k, digest, st.si.Signature) { // with ring's secret, if it has k's
+		if !ring.VerifyECDSA(k, st.digest.hash, digest, st.si.Signature) { // with ring's secret, if it has k's
 			return errors.New("ECDSA verification failed")
 		}
 		return nil
