@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
+	"math/big"
 	"testing"
 )
 
@@ -43,6 +44,69 @@ func TestOpenSSLRSA(t *testing.T) {
 		if _, err := SignDigest(k, raw, crypto.Hash(0), SignOptions{}); err != nil {
 			t.Errorf("raw: %v", err)
 		}
+	}
+}
+
+// TestOpenSSLContextReuse: signing and verifying reuse pooled libcrypto contexts (ctxPool).
+// Many goroutines signing different digests with one key get crypto/rsa's bytes every time;
+// a call that fails (a digest of the wrong length for its hash) frees its context instead of
+// pooling it, and the calls after it still sign correctly; the pool never keeps more than
+// maxIdleCtxs; and the public operation answers as math/big through its pooled contexts.
+func TestOpenSSLContextReuse(t *testing.T) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(i int) error {
+		digest := crypto.SHA256.New()
+		fmt.Fprintf(digest, "module %d", i)
+		sum := digest.Sum(nil)
+		got, err := SignDigest(k, sum, crypto.SHA256, SignOptions{})
+		if err != nil {
+			return err
+		}
+		want, _ := rsa.SignPKCS1v15(nil, k, crypto.SHA256, sum)
+		if !bytes.Equal(got, want) {
+			return fmt.Errorf("signature %d differs from crypto/rsa", i)
+		}
+		em, ok := opensslRSAPublic(&k.PublicKey, got)
+		if !ok {
+			return fmt.Errorf("public operation %d refused", i)
+		}
+		if wantEM := new(big.Int).Exp(new(big.Int).SetBytes(got), big.NewInt(int64(k.E)), k.N); !bytes.Equal(em, wantEM.FillBytes(make([]byte, k.Size()))) {
+			return fmt.Errorf("public operation %d differs from math/big", i)
+		}
+		return nil
+	}
+	errs := make(chan error, 200)
+	for g := 0; g < 8; g++ {
+		go func(g int) {
+			for i := 0; i < 25; i++ {
+				errs <- sign(g*25 + i)
+			}
+		}(g)
+	}
+	for i := 0; i < 200; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := SignDigest(k, make([]byte, 20), crypto.SHA256, SignOptions{}); err == nil {
+		t.Error("a 20-byte digest signed as SHA-256")
+	}
+	if err := sign(1000); err != nil {
+		t.Fatalf("after a failed call: %v", err)
+	}
+	p, ok := opensslSignCtxs.Load(signKey{k, crypto.SHA256})
+	if !ok {
+		t.Fatal("no context pool for the key")
+	}
+	pool := p.(*ctxPool)
+	pool.mu.Lock()
+	n := len(pool.free)
+	pool.mu.Unlock()
+	if n < 1 || n > 8 {
+		t.Errorf("%d idle signing contexts after 8 concurrent signers", n)
 	}
 }
 

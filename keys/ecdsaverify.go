@@ -123,7 +123,8 @@ func verifyECDSAWithSecret(priv *ecdsa.PrivateKey, h crypto.Hash, digest, sig []
 	if t.Sign() == 0 {
 		return false // R is the point at infinity
 	}
-	// crypto/ecdsa takes the first nonce (the next ones only if r or s came out zero)
+	// crypto/ecdsa signs with the first candidate in range (it fails rather than try the
+	// next when r or s comes out zero), which is what rfc6979.Nonce returns
 	if h != 0 && h.Available() {
 		if k := rfc6979.Nonce(d, n, digest, h); k != nil && k.Cmp(t) == 0 {
 			nonceChecks.Add(1)
