@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/sha256"
+	_ "crypto/sha3" // SHA-3 digests, which the pkcs7 format signs since Linux 6.7
 	"crypto/sha512"
 	"math/big"
 	"math/rand/v2"
@@ -112,7 +113,7 @@ func TestVerifyECDSA(t *testing.T) {
 	}
 }
 
-// TestVerifyECDSANonce: for every curve and hash, a signature crypto/ecdsa makes without
+// TestVerifyECDSANonce: for every curve and hash (SHA-2 and SHA-3), a signature crypto/ecdsa makes without
 // randomness carries the nonce internal/rfc6979 derives, so the ring with the secret takes the
 // nonce comparison (counted through nonceChecks), and that comparison answers as
 // ecdsa.VerifyASN1 except in the one case VerifyECDSA's doc names: r replaced and s recomputed
@@ -126,7 +127,7 @@ func TestVerifyECDSANonce(t *testing.T) {
 		}
 		ring := &Ring{Secrets: []*Material{{Signer: priv}}}
 		n := curve.Params().N
-		for _, h := range []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512} {
+		for _, h := range []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512, crypto.SHA3_256, crypto.SHA3_384} {
 			name := curve.Params().Name + "/" + h.String()
 			for i := 0; i < 8; i++ {
 				w := h.New()
