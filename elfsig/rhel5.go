@@ -278,7 +278,7 @@ func (RHEL5) ExportKey(k *keys.Material, o formats.SignOptions) ([]byte, string,
 	if err := rhelSignKey(RHEL5ID, "the RHEL4/5 kernels", "dsa", k, o); err != nil {
 		return nil, "", err
 	}
-	b, err := k.OpenPGPPublicKeyring()
+	b, err := gpgsig.PublicKeyring(k, o)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w: %v", RHEL5ID, formats.ErrKeyType, err)
 	}

@@ -348,7 +348,7 @@ func (RHEL6) ExportKey(k *keys.Material, o formats.SignOptions) ([]byte, string,
 	} else if err := rhelSignKey(RHEL6ID, "the RHEL6 kernels", "dsa", k, o); err != nil {
 		return nil, "", err
 	}
-	b, err := k.OpenPGPPublicKeyring()
+	b, err := gpgsig.PublicKeyring(k, o)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w: %v", RHEL6ID, formats.ErrKeyType, err)
 	}

@@ -54,6 +54,8 @@ type Material struct {
 	Cert *x509.Certificate
 	// PGP is the OpenPGP entity; nil until given (imported from gpg) or derived.
 	PGP *openpgp.Entity
+	// pgpDerived is set when OpenPGP derived PGP (rather than it being given).
+	pgpDerived bool
 
 	// Created is the creation time used for derived forms; zero means DefaultCreated.
 	Created time.Time

@@ -38,8 +38,10 @@ func pgpConfig(t time.Time) *packet.Config {
 // m.CreationTime() and one user id, m.UID(), bound by a positive self-certification (class
 // 0x13) whose creation time is the key's, with SHA-256, key flags sign+certify, the Issuer
 // and Issuer Fingerprint subpackets and nothing random, so an RSA key always gives the same
-// bytes, fingerprint and key id. A DSA key's self-signature is randomised (DSA is), but its
-// fingerprint and key id are still fixed. Other key types wrap [ErrOpenPGPKeyType].
+// bytes, fingerprint and key id. A DSA key's self-signature is randomised (go-crypto signs
+// DSA with crypto/dsa's random nonces), but its fingerprint and key id are still fixed;
+// gpgsig.PublicKeyring re-signs it with an RFC 6979 nonce. Other key types wrap
+// [ErrOpenPGPKeyType].
 //
 // It is safe for concurrent use (batch signing shares one Material across workers).
 func (m *Material) OpenPGP() (*openpgp.Entity, error) {
@@ -92,8 +94,16 @@ func (m *Material) OpenPGP() (*openpgp.Entity, error) {
 			uid.Id: {Name: uid.Id, UserId: uid, SelfSignature: sig, Signatures: []*packet.Signature{sig}},
 		},
 	}
-	m.PGP = e
+	m.PGP, m.pgpDerived = e, true
 	return e, nil
+}
+
+// OpenPGPDerived reports whether m's OpenPGP key was derived by [Material.OpenPGP] (so that
+// its self-signature is kmodsig's own) rather than imported from gpg.
+func (m *Material) OpenPGPDerived() bool {
+	pgpMu.Lock()
+	defer pgpMu.Unlock()
+	return m.pgpDerived
 }
 
 // KeyID returns the 8-byte OpenPGP key id of e's primary key (the low 64 bits of its v4

@@ -6,9 +6,7 @@ import (
 	"crypto/dsa" //lint:ignore SA1019 the RHEL eras verify only DSA
 	"crypto/ecdsa"
 	"crypto/rsa"
-	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -291,13 +289,7 @@ func (g *gen) certForm(name string, k *keys.Material) Key {
 
 // pgpForm writes k's OpenPGP public keyring (modsign.pub) as keys/NAME.gpg.
 func (g *gen) pgpForm(name string, k *keys.Material) Key {
-	var b []byte
-	var err error
-	if k.DSA != nil {
-		b, err = dsaKeyring(k)
-	} else {
-		b, err = k.OpenPGPPublicKeyring()
-	}
+	b, err := gpgsig.PublicKeyring(k, formats.SignOptions{Deterministic: true})
 	g.check(err, "OpenPGP key "+name)
 	id, err := gpgsig.SigningKeyID(k)
 	g.check(err, "OpenPGP key id "+name)
@@ -305,8 +297,8 @@ func (g *gen) pgpForm(name string, k *keys.Material) Key {
 	ki.KeyID = fmt.Sprintf("%016X", id)
 	ki.Keyring = []string{g.put("keys/"+name+".gpg", b)}
 	if k.DSA != nil {
-		// The RHEL kernels compiled in exactly this keyring (the drivers' own export
-		// re-signs the self-certification with a random DSA nonce).
+		// The RHEL kernels compiled in exactly this keyring (the rhel5 and rhel6 drivers'
+		// ExportKey gives the same bytes with Deterministic).
 		ki.Export = ki.Keyring[0]
 	}
 	return ki
@@ -323,65 +315,6 @@ func (g *gen) export(ki *Key, id string, k *keys.Material) {
 	b, name, err := ke.ExportKey(k, formats.SignOptions{Deterministic: true})
 	g.check(err, "export "+id)
 	ki.Export = g.put("keys/"+id+"/"+ki.Name+"-"+name, b)
-}
-
-// dsaKeyring returns k's OpenPGP public keyring with a deterministic self-signature: the
-// derived key's packets (keys.Material.OpenPGPPublicKeyring) with the randomised DSA
-// certification re-signed over the same hashed data with an RFC 6979 nonce.
-func dsaKeyring(k *keys.Material) ([]byte, error) {
-	ring, err := k.OpenPGPPublicKeyring()
-	if err != nil {
-		return nil, err
-	}
-	var out, keyBody, uid []byte
-	for rest := ring; len(rest) > 0; {
-		p, n, err := gpgsig.ReadPacket(rest)
-		if err != nil {
-			return nil, err
-		}
-		raw := rest[:n]
-		rest = rest[n:]
-		switch p.Tag {
-		case 6:
-			keyBody = p.Body
-		case 13:
-			uid = p.Body
-		case 2:
-			s, _, err := gpgsig.ParseSig(raw)
-			if err != nil {
-				return nil, err
-			}
-			if keyBody == nil || uid == nil || s.Class != 0x13 {
-				return nil, errors.New("unexpected OpenPGP key layout")
-			}
-			var pre []byte
-			pre = append(pre, 0x99)
-			pre = binary.BigEndian.AppendUint16(pre, uint16(len(keyBody)))
-			pre = append(pre, keyBody...)
-			pre = append(pre, 0xb4)
-			pre = binary.BigEndian.AppendUint32(pre, uint32(len(uid)))
-			pre = append(pre, uid...)
-			d, err := gpgsig.Digest(s, bytes.NewReader(pre))
-			if err != nil {
-				return nil, err
-			}
-			h, err := s.Hash()
-			if err != nil {
-				return nil, err
-			}
-			r, ss, err := formats.SignDSA(k.DSA, d, h, formats.SignOptions{Deterministic: true})
-			if err != nil {
-				return nil, err
-			}
-			copy(s.Left16[:], d)
-			s.MPIs = []gpgsig.MPI{gpgsig.NewMPI(r), gpgsig.NewMPI(ss)}
-			if raw, err = s.Marshal(); err != nil {
-				return nil, err
-			}
-		}
-		out = append(out, raw...)
-	}
-	return out, nil
 }
 
 // flipModinfo returns a copy of b with the first letter of the "description=" value in

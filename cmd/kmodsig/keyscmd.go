@@ -48,6 +48,9 @@ type KeysExportCmd struct {
 	Cert    string `help:"Certificate for the key (else derived)."`
 	Variant string `help:"Format variant (digsig2012 v2 exports the certificate)."`
 	Output  string `short:"o" name:"output" help:"Output file (default: the era's file name in the current directory)." type:"path"`
+	// Randomize is KeyFlags.Randomize: an OpenPGP key's DSA self-signature is deterministic
+	// (RFC 6979) unless it is set.
+	Randomize bool `help:"Draw the nonce of a DSA self-signature (rhel5, rhel6 OpenPGP keys) at random instead of deriving it by RFC 6979; the same key then no longer exports to the same bytes."`
 }
 
 func (c *KeysExportCmd) Run(e *env) error {
@@ -65,7 +68,7 @@ func (c *KeysExportCmd) Run(e *env) error {
 	if !ok {
 		return usage(fmt.Errorf("%s: no key export for this format", c.Format))
 	}
-	data, name, err := x.ExportKey(k, formats.SignOptions{Variant: c.Variant})
+	data, name, err := x.ExportKey(k, formats.SignOptions{Variant: c.Variant, Deterministic: !c.Randomize})
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
