@@ -25,6 +25,9 @@ func cgoWorkers(jobs int) (restore func()) {
 	if formats.RSABackend() != "openssl" || os.Getenv("GOMAXPROCS") != "" {
 		return func() {}
 	}
-	old := runtime.GOMAXPROCS(conv.Workers(jobs) + 1)
-	return func() { runtime.GOMAXPROCS(old) }
+	old := setGOMAXPROCS(conv.Workers(jobs) + 1)
+	return func() { setGOMAXPROCS(old) }
 }
+
+// setGOMAXPROCS is runtime.GOMAXPROCS; TestCommandsTakeSpareP records the calls.
+var setGOMAXPROCS = runtime.GOMAXPROCS

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -31,4 +34,50 @@ func TestCgoWorkers(t *testing.T) {
 		t.Errorf("GOMAXPROCS %d although the environment sets it", got)
 	}
 	restore()
+}
+
+// TestCommandsTakeSpareP: convert and verify, run as the command line runs them, call
+// cgoWorkers with their -j: in the openssl build GOMAXPROCS is set to -j + 1 for the batch and
+// restored after it; in the pure-Go build it is never touched.
+func TestCommandsTakeSpareP(t *testing.T) {
+	t.Setenv("GOMAXPROCS", "")
+	var calls []int
+	defer func(f func(int) int) { setGOMAXPROCS = f }(setGOMAXPROCS)
+	setGOMAXPROCS = func(n int) int {
+		calls = append(calls, n)
+		return runtime.GOMAXPROCS(n)
+	}
+	root, err := filepath.Abs("../../testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ko, err := os.ReadFile(filepath.Join(root, "modules", "hello.ko"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(in, "hello.ko"), ko, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.GOMAXPROCS(0)
+	for _, args := range [][]string{
+		{"convert", "--to", "pkcs7", "--key", filepath.Join(root, "keys", "rsa2048.pem"), "-j", "5", "--out-dir", filepath.Join(dir, "out"), in},
+		{"verify", "-j", "5", "--keyring", filepath.Join(root, "keys", "rsa2048.crt"), filepath.Join(dir, "out")},
+	} {
+		calls = nil
+		if code := run(args, io.Discard, io.Discard); code != 0 {
+			t.Fatalf("%s: exit %d", args[0], code)
+		}
+		want := []int{}
+		if formats.RSABackend() == "openssl" {
+			want = []int{6, before}
+		}
+		if len(calls) != len(want) || (len(want) == 2 && (calls[0] != want[0] || calls[1] != want[1])) {
+			t.Errorf("%s -j 5 (%s): GOMAXPROCS set to %v, want %v", args[0], formats.RSABackend(), calls, want)
+		}
+	}
 }
