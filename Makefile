@@ -56,10 +56,12 @@ unit:
 race:
 	$(GO) test -race -count=1 . ./conv ./cmd/kmodsig ./keys ./formats
 
-# openssl: the optional libcrypto RSA signer (build tag openssl) gives sign-file's bytes too.
+# openssl: the optional libcrypto RSA signer (build tag openssl) gives sign-file's bytes too;
+# its context pool is shared between threads, so its tests also run under the race detector.
 openssl:
 	@if [ -n "$(TAGS)" ]; then \
 	  $(GO) vet -tags openssl ./formats/ && \
+	  $(GO) test -race -count=1 -tags openssl -run OpenSSL ./formats/ && \
 	  KMODSIG_REQUIRE_PEERS=$(IS_ROOT) $(GO) test -count=1 -tags openssl ./formats/ ./pkcs7sig/ ./x509sig/ ./gpgsig/ ./conv/ ./cmd/kmodsig/; \
 	else echo "openssl: cgo or the OpenSSL headers (libssl-dev) missing, skipped"; fi
 
