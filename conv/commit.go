@@ -32,7 +32,7 @@ var syncFS = syncfs
 // commitGroup makes the group's temporary files durable (one syncFS per filesystem, when
 // grouped; else each was fsynced as it was written) and then renames each into place. If a
 // filesystem cannot be flushed, its files are not renamed: their temporary files are removed
-// and they fail. Last, it drops the renamed files' pages from the page cache (dropCache).
+// and they fail. Each renamed file's pages then leave the page cache (dropCache).
 func commitGroup(group []stagedWrite, dirs *sync.Map, done func(int, FileResult), grouped bool) {
 	flushErr := map[uint64]error{}
 	if grouped {
@@ -42,8 +42,7 @@ func commitGroup(group []stagedWrite, dirs *sync.Map, done func(int, FileResult)
 			}
 		}
 	}
-	renamed := make([]bool, len(group))
-	for i, s := range group {
+	for _, s := range group {
 		r := s.r
 		err := flushErr[s.t.dev]
 		if err != nil {
@@ -55,16 +54,10 @@ func commitGroup(group []stagedWrite, dirs *sync.Map, done func(int, FileResult)
 			r.Outcome, r.Error = Failed, err.Error()
 		} else {
 			r.Outcome = Converted
-			renamed[i] = true
 			dirs.Store(filepath.Dir(s.t.path), s.t.dev)
+			dropCache(s.t.path) // durable, so its pages are clean and go at once
 		}
 		done(s.i, r)
-	}
-	// The renamed files are durable, so their pages are clean: drop them (see dropCache).
-	for i, s := range group {
-		if renamed[i] {
-			dropCache(s.t.path)
-		}
 	}
 }
 
