@@ -203,6 +203,9 @@ func opensslRSAPublic(k *rsa.PublicKey, sig []byte) ([]byte, bool) {
 	opensslPubMu.Lock()
 	pub := opensslPubKeys[id]
 	opensslPubMu.Unlock()
+	// release gives the context back after a call that succeeded: to the key's pool, or, for
+	// a key not cached, to libcrypto with the key.
+	var release func(*C.EVP_PKEY_CTX)
 	if pub == nil {
 		der, err := x509.MarshalPKIXPublicKey(k)
 		if err != nil {
@@ -221,15 +224,12 @@ func opensslRSAPublic(k *rsa.PublicKey, sig []byte) ([]byte, bool) {
 			opensslPubKeys[id] = pub
 		} else {
 			defer C.EVP_PKEY_free(pk)
-			// not cached: its context is made for this call and freed with it
-			pub = &opensslPub{pk: pk, ctxs: ctxPool{free: make([]*C.EVP_PKEY_CTX, 0, 1)}}
-			defer func() {
-				for _, c := range pub.ctxs.free {
-					C.EVP_PKEY_CTX_free(c)
-				}
-			}()
+			release = func(c *C.EVP_PKEY_CTX) { C.EVP_PKEY_CTX_free(c) }
 		}
 		opensslPubMu.Unlock()
+	}
+	if release == nil {
+		release = pub.ctxs.put
 	}
 	ctx := pub.ctxs.get(func() *C.EVP_PKEY_CTX { return C.km_public_ctx(pub.pk) })
 	if ctx == nil {
@@ -246,6 +246,6 @@ func opensslRSAPublic(k *rsa.PublicKey, sig []byte) ([]byte, bool) {
 		C.EVP_PKEY_CTX_free(ctx)
 		return nil, false
 	}
-	pub.ctxs.put(ctx)
+	release(ctx)
 	return out, true
 }

@@ -51,7 +51,8 @@ func TestOpenSSLRSA(t *testing.T) {
 // Many goroutines signing different digests with one key get crypto/rsa's bytes every time;
 // a call that fails (a digest of the wrong length for its hash) frees its context instead of
 // pooling it, and the calls after it still sign correctly; the pool never keeps more than
-// maxIdleCtxs; and the public operation answers as math/big through its pooled contexts.
+// maxIdleCtxs; and the public operation answers as math/big through its pooled contexts, and
+// through a context of its own for a key beyond the cache.
 func TestOpenSSLContextReuse(t *testing.T) {
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -107,6 +108,27 @@ func TestOpenSSLContextReuse(t *testing.T) {
 	pool.mu.Unlock()
 	if n < 1 || n > 8 {
 		t.Errorf("%d idle signing contexts after 8 concurrent signers", n)
+	}
+	// Beyond maxOpenSSLPubKeys keys, a key is loaded, used with a context of its own and
+	// freed per call: the answer is still math/big's.
+	for i := 0; ; i++ {
+		opensslPubMu.Lock()
+		full := len(opensslPubKeys) >= maxOpenSSLPubKeys
+		opensslPubMu.Unlock()
+		pk, err := rsa.GenerateKey(rand.Reader, 1024)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig := make([]byte, pk.Size())
+		sig[len(sig)-1] = byte(i + 2)
+		em, ok := opensslRSAPublic(&pk.PublicKey, sig)
+		want := new(big.Int).Exp(new(big.Int).SetBytes(sig), big.NewInt(int64(pk.E)), pk.N)
+		if !ok || !bytes.Equal(em, want.FillBytes(make([]byte, pk.Size()))) {
+			t.Fatalf("public operation with key %d (cache full: %v) differs from math/big", i, full)
+		}
+		if full {
+			break
+		}
 	}
 }
 
