@@ -44,8 +44,7 @@ func (s *Signature) Hashes() []crypto.Hash {
 }
 
 // Verify checks s against digests (the signed content's digests, see Hashes and
-// formats.DigestAll)
-// and the trusted keys in ring, and models the kernel's answer:
+// formats.DigestAll) and the trusted keys in ring, and models the kernel's answer:
 //
 //   - version 1 (lib/digsig.c): algo != 0 is unsupported (ENOTSUPP); the key is the RSA key
 //     in ring whose v1 key id (keys.DigsigKeyID) equals the header's, looked up by the
