@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/asn1"
+
+	"github.com/kmodsig/kmodsig/internal/memo"
 )
 
 var (
@@ -22,8 +24,14 @@ var (
 //
 // When an attribute occurs more than once the last one counts, as in the kernel parser.
 // Values are the raw ASN.1 string bytes, without any string-type conversion.
-func SignerName(c *x509.Certificate) string {
-	cn, o, email := subjectParts(c.RawSubject)
+func SignerName(c *x509.Certificate) string { return signerNames.Get(c.RawSubject, signerName) }
+
+// signerNames remembers the names of the subjects seen: verifying a module tree names the
+// same signer for every file (internal/memo).
+var signerNames memo.Strings
+
+func signerName(rawSubject []byte) string {
+	cn, o, email := subjectParts(rawSubject)
 	return fabricate(cn, o, email)
 }
 

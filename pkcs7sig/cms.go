@@ -7,9 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"sync"
-	"sync/atomic"
 
+	"github.com/kmodsig/kmodsig/internal/memo"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -114,10 +113,12 @@ func (si *SignerInfo) SerialBytes() []byte {
 }
 
 // IssuerString returns the issuer Name in RFC 4514 form ("CN=...,O=...").
-func (si *SignerInfo) IssuerString() string {
+func (si *SignerInfo) IssuerString() string { return issuerStrings.Get(si.Issuer, issuerString) }
+
+func issuerString(issuer []byte) string {
 	var rdn pkix.RDNSequence
-	if rest, err := asn1.Unmarshal(si.Issuer, &rdn); err != nil || len(rest) > 0 {
-		return fmt.Sprintf("(unparsable issuer %X)", si.Issuer)
+	if rest, err := asn1.Unmarshal(issuer, &rdn); err != nil || len(rest) > 0 {
+		return fmt.Sprintf("(unparsable issuer %X)", issuer)
 	}
 	var n pkix.Name
 	n.FillFromRDNSequence(&rdn)
@@ -126,27 +127,11 @@ func (si *SignerInfo) IssuerString() string {
 
 // IssuerName returns what modinfo prints as signer: the issuer's first commonName, or when
 // there is none the value of the last attribute of the Name.
-func (si *SignerInfo) IssuerName() string {
-	// A module set is signed by one or a few keys: decoding the same issuer thousands of
-	// times through encoding/asn1 was a fifth of `kmodsig inspect` over a tree.
-	if v, ok := issuerNames.Load(string(si.Issuer)); ok {
-		return v.(string)
-	}
-	name := issuerName(si.Issuer)
-	if issuerNameCount.Add(1) <= maxIssuerNames {
-		issuerNames.Store(string(si.Issuer), name)
-	}
-	return name
-}
+func (si *SignerInfo) IssuerName() string { return issuerNames.Get(si.Issuer, issuerName) }
 
-// issuerNames caches IssuerName by the issuer's DER, up to maxIssuerNames entries (a hostile
-// tree with a new issuer per file does not grow it without bound).
-var (
-	issuerNames     sync.Map
-	issuerNameCount atomic.Int64
-)
-
-const maxIssuerNames = 256
+// A module set is signed by one or a few keys: its issuers' names are worked out once
+// (internal/memo).
+var issuerNames, issuerStrings memo.Strings
 
 func issuerName(issuer []byte) string {
 	var rdn pkix.RDNSequence
