@@ -203,11 +203,13 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 	}
 	// Read-ahead: input i is asked of the kernel (prefetch, in the background) when input
 	// i-prefetchAhead is taken, so that converting a tree that is not in the page cache
-	// overlaps the disk with the signing instead of stalling a worker on every file. A
-	// resumed run skips most inputs: it does not read them ahead.
+	// overlaps the disk with the signing instead of stalling a worker on every file; a tree
+	// found in the page cache is mostly not asked about (aheadPolicy). A resumed run skips
+	// most inputs: it does not read them ahead.
+	var ahead aheadPolicy
 	prefetchFrom := func(i int) {
 		if !o.Resume && i < len(inputs) {
-			readAhead(inputs[i].Path)
+			ahead.offer(inputs[i].Path)
 		}
 	}
 	first := 0
@@ -353,9 +355,6 @@ func (pw *pendingWrite) stage(made *sync.Map, fsync bool) (tempFile, error) {
 	}
 	return stageTemp(pw.path, pw.data, pw.mode, pw.mtime, fsync)
 }
-
-// readAhead is prefetch; tests replace it to see which files are read ahead.
-var readAhead = prefetch
 
 // prepareOne does everything but the write: the result, and the write to do (nil when the
 // file is done: failed, skipped or dry-run).

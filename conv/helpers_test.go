@@ -145,10 +145,11 @@ func recordReadAhead(t *testing.T) *aheadLog {
 	a := &aheadLog{n: map[string]int{}}
 	old := readAhead
 	t.Cleanup(func() { readAhead = old })
-	readAhead = func(p string) {
+	readAhead = func(p string) bool {
 		a.mu.Lock()
 		a.n[p]++
 		a.mu.Unlock()
+		return true // as if not cached: every input is offered
 	}
 	return a
 }

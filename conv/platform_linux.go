@@ -46,8 +46,33 @@ func processAlive(pid int) bool {
 	return err == nil || err == syscall.EPERM
 }
 
-// prefetch asks the kernel to read path into the page cache in the background.
-func prefetch(path string) { advise(path, unix.FADV_WILLNEED) }
+// prefetch asks the kernel to read path into the page cache in the background, unless all
+// of it is there already, and reports whether it asked. Where the kernel cannot tell
+// (cachestat(2) arrived in Linux 6.5) or the file cannot be opened, it asks.
+func prefetch(path string) bool {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return true
+	}
+	defer unix.Close(fd)
+	if cached(fd) {
+		return false
+	}
+	unix.Fadvise(fd, 0, 0, unix.FADV_WILLNEED)
+	return true
+}
+
+// cached reports whether every page of the open file is in the page cache (false when the
+// kernel cannot tell).
+func cached(fd int) bool {
+	var st unix.Stat_t
+	var cs unix.Cachestat_t
+	if unix.Fstat(fd, &st) != nil || unix.Cachestat(uint(fd), &unix.CachestatRange{}, &cs, 0) != nil {
+		return false
+	}
+	page := int64(unix.Getpagesize())
+	return cs.Cache >= uint64((st.Size+page-1)/page)
+}
 
 // dropCache asks the kernel to drop path's pages from the page cache (POSIX_FADV_DONTNEED),
 // as `dd oflag=nocache` does. A batch writes a whole module tree and reads none of it back,

@@ -18,8 +18,8 @@ func syncfs(string) error { return errors.New("syncfs: not supported on this sys
 // answers no, and --resume removes every temporary file as older versions did.
 func processAlive(int) bool { return false }
 
-// prefetch is a no-op where there is no posix_fadvise.
-func prefetch(string) {}
+// prefetch is a no-op where there is no posix_fadvise: it never asks.
+func prefetch(string) bool { return false }
 
 // dropCache is a no-op where there is no posix_fadvise.
 func dropCache(string) {}
