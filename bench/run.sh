@@ -92,7 +92,7 @@ for spec in "rsa4096 sha256" "rsa2048 sha256" "ecdsa-p384 sha384"; do
   echo "$key $h: xargs -P2 sign-file ${sf}s ($(python3 -c "print(f'{$sf*1000/$total:.2f}')") ms/module)  kmodsig -j2 ${km}s  ratio $(ratio "$sf" "$km")  peak RSS $(( rss / 1024 )) MiB"
   echo "  rounds: sign-file ${sfs[*]} s; kmodsig ${kms[*]} s"
   if [ "$key" = rsa4096 ]; then
-    km4096=$km
+    km4096=$km; kms4096=("${kms[@]}"); rates4096=("${rates[@]}")
     rate=$(python3 -c "import sys; print(max(map(float, sys.argv[1:])))" "${rates[@]}")
     echo "  libcrypto RSA-4096 signatures a second on $(nproc) cores, by round: ${rates[*]}"
   fi
@@ -100,6 +100,12 @@ done
 # The floor for RSA-4096: modules x one signing / cores, at the best rate of the rounds.
 floor=$(python3 -c "print(f'{$total/$rate:.2f}')")
 echo "RSA-4096 floor: $total modules / $rate signatures a second on $(nproc) cores = ${floor}s; kmodsig took $(ratio "$km4096" "$floor") of it (target <= 1.2x)"
+# Each round's batch against the floor measured right after it, and their median: the best
+# of each side can pair a slow moment for one with a quick one for the other.
+echo "  by round (kmodsig / that round's floor): $(python3 -c "import sys, statistics
+t = list(map(float, sys.argv[1].split())); r = list(map(float, sys.argv[2].split()))
+q = [a / ($total / b) for a, b in zip(t, r)]
+print(' '.join(f'{x:.2f}x' for x in q) + f'; median {statistics.median(q):.2f}x')" "${kms4096[*]}" "${rates4096[*]}")"
 largest=$(find "$MODULES" -name '*.ko' -printf '%s\n' | sort -n | tail -1)
 echo "RSS budget (3x largest module + 32 MiB): $(( (3*largest) / 1048576 + 32 )) MiB"
 
