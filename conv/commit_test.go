@@ -92,21 +92,29 @@ func TestCommitterConcurrent(t *testing.T) {
 	}
 }
 
-// TestConvertReadAhead: a batch asks the kernel to read every input ahead exactly once, and
-// none when resuming (a resumed run skips most inputs).
+// TestConvertReadAhead: a batch offers every input for read-ahead exactly once while they
+// are not in the page cache, only some once a run of them is (aheadPolicy), and none when
+// resuming (a resumed run skips most inputs).
 func TestConvertReadAhead(t *testing.T) {
 	k := loadKey(t, "rsa2048.key")
-	_, inputs := helloTree(t, 80, 3)
+	_, inputs := helloTree(t, 200, 3)
 	ahead := recordReadAhead(t)
-	for _, resume := range []bool{false, true} {
-		ahead.reset()
-		rep := Convert(context.Background(), inputs, Options{To: "pkcs7", Key: k, OutDir: t.TempDir(), Jobs: 3, Resume: resume})
+	for _, c := range []struct{ resume, cached bool }{{false, false}, {true, false}, {false, true}} {
+		ahead.reset(c.cached)
+		rep := Convert(context.Background(), inputs, Options{To: "pkcs7", Key: k, OutDir: t.TempDir(), Jobs: 3, Resume: c.resume})
 		if err := rep.Err(); err != nil {
 			t.Fatal(err)
 		}
-		if resume {
+		if c.resume {
 			if ahead.len() != 0 {
 				t.Fatalf("resume: %d files read ahead", ahead.len())
+			}
+			continue
+		}
+		if c.cached {
+			// warmRun offers, then one in warmSample (a few more where workers race).
+			if n := ahead.len(); n < warmRun || n > warmRun+len(inputs)/warmSample+8 {
+				t.Fatalf("cached tree: %d of %d files offered, want about %d", n, len(inputs), warmRun+(len(inputs)-warmRun)/warmSample)
 			}
 			continue
 		}

@@ -136,8 +136,9 @@ func TestMain(m *testing.M) {
 
 // aheadLog counts, per path, the files a test's batch asked to read ahead.
 type aheadLog struct {
-	mu sync.Mutex
-	n  map[string]int
+	mu     sync.Mutex
+	n      map[string]int
+	cached bool // answer as if every file were in the page cache
 }
 
 // recordReadAhead replaces readAhead with a recorder until the test ends.
@@ -147,9 +148,9 @@ func recordReadAhead(t *testing.T) *aheadLog {
 	t.Cleanup(func() { readAhead = old })
 	readAhead = func(p string) bool {
 		a.mu.Lock()
+		defer a.mu.Unlock()
 		a.n[p]++
-		a.mu.Unlock()
-		return true // as if not cached: every input is offered
+		return !a.cached
 	}
 	return a
 }
@@ -168,9 +169,10 @@ func (a *aheadLog) len() int {
 	return len(a.n)
 }
 
-// reset forgets what was read ahead.
-func (a *aheadLog) reset() {
+// reset forgets what was read ahead, and sets how the recorder answers from now on.
+func (a *aheadLog) reset(cached bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	clear(a.n)
+	a.cached = cached
 }

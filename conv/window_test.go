@@ -122,16 +122,24 @@ func TestWalkEach(t *testing.T) {
 	}
 }
 
-// TestWalkEachReadAhead: with ReadAhead every input is read ahead once, before fn runs on
-// it; without it (inspect) none is.
+// TestWalkEachReadAhead: with ReadAhead every input not in the page cache is offered for
+// read-ahead once, before fn runs on it, and only some of a tree that is cached; without it
+// (inspect) none is.
 func TestWalkEachReadAhead(t *testing.T) {
 	dir := t.TempDir()
-	for i := range 100 {
+	for i := range 300 {
 		writeFile(t, filepath.Join(dir, "d"+strconv.Itoa(i%7), "m"+strconv.Itoa(i)+".ko"), []byte("x"))
 	}
 	ahead := recordReadAhead(t)
+	ahead.reset(true)
+	if _, _, err := WalkEach([]string{dir}, WalkOptions{Jobs: 2, ReadAhead: true}, func(in Input) int { return 0 }); err != nil {
+		t.Fatal(err)
+	}
+	if n := ahead.len(); n < warmRun || n > warmRun+300/warmSample+8 {
+		t.Fatalf("cached tree: %d of 300 files offered, want about %d", n, warmRun+(300-warmRun)/warmSample)
+	}
 	for _, on := range []bool{false, true} {
-		ahead.reset()
+		ahead.reset(false)
 		var late atomic.Int32
 		inputs, _, err := WalkEach([]string{dir}, WalkOptions{Jobs: 2, ReadAhead: on}, func(in Input) int {
 			if on && ahead.count(in.Path) == 0 {
