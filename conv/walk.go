@@ -65,10 +65,11 @@ type WalkOptions struct {
 	Jobs int // goroutines running fn; <= 0: one per CPU
 	// ReadAhead makes each worker, as it takes a batch of inputs, ask the kernel to start
 	// reading those not in the page cache in the background (Linux: posix_fadvise WILLNEED,
-	// as aheadPolicy offers them; elsewhere nothing), so that on a tree not in the page cache
-	// the disk reads a batch at once instead of one file after another. Set it for work that reads whole files (verify of
-	// the Debian set from disk: 2.9-3.8 s without it, 1.3-1.5 s with); not for work that reads
-	// a part of each file (inspect reads the tails), which it would make read more.
+	// as aheadPolicy offers them; elsewhere nothing), so that on a tree not in the page
+	// cache the disk reads a batch at once instead of one file after another. Set it for
+	// work that reads whole files (verify of the Debian set from disk: 2.9-3.8 s without it,
+	// 1.3-1.5 s with); not for work that reads a part of each file (inspect reads the
+	// tails), which it would make read more.
 	ReadAhead bool
 }
 
