@@ -8,11 +8,12 @@ var readAhead = prefetch
 
 // aheadPolicy decides which inputs a batch offers to readAhead. Reading ahead overlaps the
 // disk with the work when a tree is not in the page cache; when it is (converting or
-// verifying a tree just unpacked, built or read), every offer only finds the file there, and
-// costs an open, a cachestat and a close a file: a sixtieth of an ECDSA batch's CPU time.
-// So after warmRun files in a row were found wholly cached, only every warmSample-th input
-// is offered, and the first one found not cached turns every offer back on. A tree that
-// leaves the page cache part way through loses read-ahead for at most warmSample inputs.
+// verifying a tree just unpacked, built or read), every offer only finds the file there.
+// Asking anyway (an open, an fadvise and a close a file) was a sixtieth of an ECDSA batch's
+// CPU time, and checking first with cachestat costs about as much. So after warmRun files
+// in a row were found wholly cached, only every warmSample-th input is offered, and the
+// first one found not cached turns every offer back on. A tree that leaves the page cache
+// part way through loses read-ahead for at most warmSample inputs.
 type aheadPolicy struct {
 	warm    atomic.Int64 // offers in a row that found the file cached
 	skipped atomic.Int64 // inputs seen while warm
