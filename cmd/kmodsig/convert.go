@@ -85,7 +85,7 @@ func (c *ConvertCmd) Run(e *env) error {
 	// collector reclaim what finished modules held before the heap outgrows it, and leaves
 	// about 20 MiB of the RSS budget (3x the largest module + 32 MiB) to what is not Go heap:
 	// the binary, stacks, libcrypto. Under that limit the collector may let the heap grow to
-	// five times what is live (GOGC 400): a batch allocates two module-sized buffers per
+	// five times what is live (batchGC): a batch allocates two module-sized buffers per
 	// module, and collecting after every few of them (GOGC 100), with the scavenger handing the
 	// pages back to the kernel in between, was a tenth of a batch's CPU time.
 	conv.Sizes(inputs)
@@ -93,10 +93,8 @@ func (c *ConvertCmd) Run(e *env) error {
 	for _, in := range inputs {
 		largest = max(largest, in.Size)
 	}
-	debug.SetMemoryLimit(2*max(largest, conv.MinBatchBudget) + 16<<20)
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(2*max(largest, conv.MinBatchBudget) + 16<<20))
+	defer batchGC()()
 	defer cgoWorkers(c.Jobs)()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -62,6 +62,7 @@ func (c *InspectCmd) Run(e *env) error {
 		out []byte
 		err error
 	}
+	defer batchGC()()
 	_, results, err := conv.WalkEach(c.Paths, conv.WalkOptions{Jobs: c.Jobs}, func(in conv.Input) result {
 		j, err := inspectFile(in.Path)
 		if err != nil {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"slices"
 	"testing"
 
 	"github.com/kmodsig/kmodsig/formats"
@@ -78,6 +80,59 @@ func TestCommandsTakeSpareP(t *testing.T) {
 		}
 		if len(calls) != len(want) || (len(want) == 2 && (calls[0] != want[0] || calls[1] != want[1])) {
 			t.Errorf("%s -j 5 (%s): GOMAXPROCS set to %v, want %v", args[0], formats.RSABackend(), calls, want)
+		}
+	}
+}
+
+// TestTreeCommandsSetGC: convert, verify and inspect, run as the command line runs them, set
+// GOGC 400 for their work and restore it after; a GOGC environment variable wins.
+func TestTreeCommandsSetGC(t *testing.T) {
+	var calls []int
+	defer func(f func(int) int) { setGCPercent = f }(setGCPercent)
+	setGCPercent = func(n int) int {
+		calls = append(calls, n)
+		return debug.SetGCPercent(n)
+	}
+	root, err := filepath.Abs("../../testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ko, err := os.ReadFile(filepath.Join(root, "modules", "hello.ko"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(in, "hello.ko"), ko, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	commands := [][]string{
+		{"convert", "--to", "pkcs7", "--key", filepath.Join(root, "keys", "rsa2048.pem"), "--in-place", in},
+		{"verify", "--keyring", filepath.Join(root, "keys", "rsa2048.crt"), in},
+		{"inspect", "--json", in},
+	}
+	for _, env := range []string{"", "50"} {
+		t.Setenv("GOGC", env)
+		for _, args := range commands {
+			calls = nil
+			if code := run(args, io.Discard, io.Discard); code != 0 {
+				t.Fatalf("%s: exit %d", args[0], code)
+			}
+			want := []int{400, 100}
+			if env != "" {
+				want = nil
+			}
+			if !slices.Equal(calls, want) {
+				t.Errorf("%s with GOGC=%q: GC percent set to %v, want %v", args[0], env, calls, want)
+			}
+			if got := debug.SetGCPercent(100); got != 100 {
+				t.Errorf("%s: GC percent %d after the command, want 100", args[0], got)
+			}
 		}
 	}
 }

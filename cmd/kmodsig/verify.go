@@ -45,6 +45,7 @@ func (c *VerifyCmd) Run(e *env) error {
 		err error
 	}
 	defer cgoWorkers(c.Jobs)()
+	defer batchGC()()
 	inputs, results, err := conv.WalkEach(c.Paths, conv.WalkOptions{Jobs: c.Jobs, ReadAhead: true}, func(in conv.Input) result {
 		j, err := verifyFile(in.Path, ring, formats.Policy{Kernel: c.Kernel})
 		return result{j, err}
