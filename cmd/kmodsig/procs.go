@@ -37,8 +37,8 @@ var setGOMAXPROCS = runtime.GOMAXPROCS
 // through a tree (convert, verify, inspect), and returns what restores it; a GOGC environment
 // variable wins. Their live heap is small (results and pooled buffers) while they allocate
 // several buffers a file, so at GOGC 100 the collector ran every few MiB, and its marking,
-// its stops and the scavenger handing pages back to the kernel in between were a tenth of
-// the CPU time. Measured on two cores over the Debian set, eight alternating pairs, all
+// its stops and the scavenger handing pages back to the kernel in between cost them more
+// than a tenth of their time. Measured on two cores over the Debian set, eight alternating pairs, all
 // won: verify took 0.69-0.79 s instead of 0.82-0.90 s, with a peak RSS of 38 MiB instead of
 // 26-28; inspect --json 0.16-0.20 s instead of 0.18-0.29 s, 42-45 MiB instead of 31-33.
 // convert also sets a memory limit (see there).
@@ -50,5 +50,5 @@ func batchGC() (restore func()) {
 	return func() { setGCPercent(old) }
 }
 
-// setGCPercent is debug.SetGCPercent; TestCommandsTakeSpareP records the calls.
+// setGCPercent is debug.SetGCPercent; TestTreeCommandsSetGC records the calls.
 var setGCPercent = debug.SetGCPercent

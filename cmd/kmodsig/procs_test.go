@@ -49,22 +49,7 @@ func TestCommandsTakeSpareP(t *testing.T) {
 		calls = append(calls, n)
 		return runtime.GOMAXPROCS(n)
 	}
-	root, err := filepath.Abs("../../testdata")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in")
-	if err := os.MkdirAll(in, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ko, err := os.ReadFile(filepath.Join(root, "modules", "hello.ko"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(in, "hello.ko"), ko, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	root, dir, in := helloTreeDir(t)
 	before := runtime.GOMAXPROCS(0)
 	for _, args := range [][]string{
 		{"convert", "--to", "pkcs7", "--key", filepath.Join(root, "keys", "rsa2048.pem"), "-j", "5", "--out-dir", filepath.Join(dir, "out"), in},
@@ -93,22 +78,7 @@ func TestTreeCommandsSetGC(t *testing.T) {
 		calls = append(calls, n)
 		return debug.SetGCPercent(n)
 	}
-	root, err := filepath.Abs("../../testdata")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in")
-	if err := os.MkdirAll(in, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ko, err := os.ReadFile(filepath.Join(root, "modules", "hello.ko"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(in, "hello.ko"), ko, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	root, _, in := helloTreeDir(t)
 	before := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(before)
 	commands := [][]string{
@@ -135,4 +105,27 @@ func TestTreeCommandsSetGC(t *testing.T) {
 			}
 		}
 	}
+}
+
+// helloTreeDir makes a directory (in, inside the temporary dir) holding testdata's hello.ko
+// for the commands to work on; root is the testdata directory.
+func helloTreeDir(t *testing.T) (root, dir, in string) {
+	t.Helper()
+	root, err := filepath.Abs("../../testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	in = filepath.Join(dir, "in")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ko, err := os.ReadFile(filepath.Join(root, "modules", "hello.ko"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(in, "hello.ko"), ko, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root, dir, in
 }
