@@ -50,7 +50,7 @@ func processAlive(pid int) bool {
 // of it is there already, and reports whether it asked. Where the kernel cannot tell
 // (cachestat(2) arrived in Linux 6.5) or the file cannot be opened, it asks.
 func prefetch(path string) bool {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	fd, err := openForAdvice(path)
 	if err != nil {
 		return true
 	}
@@ -88,14 +88,15 @@ func cached(fd int) bool {
 // and the batch from 3.4-5.3 s to 3.0-4.9 s, six alternating pairs of seven.
 //
 // It is advice: errors are ignored, and dirty pages would stay.
-func dropCache(path string) { advise(path, unix.FADV_DONTNEED) }
-
-// advise gives posix_fadvise advice for the whole of path, ignoring errors.
-func advise(path string, advice int) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
-	if err != nil {
-		return
+func dropCache(path string) {
+	if fd, err := openForAdvice(path); err == nil {
+		unix.Fadvise(fd, 0, 0, unix.FADV_DONTNEED)
+		unix.Close(fd)
 	}
-	unix.Fadvise(fd, 0, 0, advice)
-	unix.Close(fd)
+}
+
+// openForAdvice opens path to give posix_fadvise advice about it (prefetch, dropCache):
+// read-only, and without blocking on a FIFO or a device.
+func openForAdvice(path string) (int, error) {
+	return unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 }
