@@ -211,7 +211,9 @@ func sign(name string, module []byte, id string, k *keys.Material, o formats.Sig
 	}
 	out := formats.NewModule(name, signed)
 	out.Digests = memo
-	v := d.Verify(out, SelfRing(k), formats.Policy{})
+	ring := SelfRing(k)
+	ring.DeterministicECDSA = o.Deterministic // a deterministic ECDSA signature carries its RFC 6979 nonce
+	v := d.Verify(out, ring, formats.Policy{})
 	switch {
 	case v.Outcome == formats.OK:
 	case v.Outcome == formats.Unsupported && o.Force:

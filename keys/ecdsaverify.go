@@ -8,7 +8,6 @@ import (
 	"crypto/elliptic"
 	"math/big"
 	"sync"
-	"sync/atomic"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -21,33 +20,27 @@ import (
 // with). Without pub's private key in the ring it answers exactly as ecdsa.VerifyASN1 does.
 //
 // When the ring holds the private key of pub (r.Secrets: a batch verifying what it has just
-// signed, conv.SelfRing), it uses that key, in one of two ways. The secret is used only after
+// signed, conv.SelfRing), it checks the verification equation with that key instead: for
+// Q = d·G and t = (e + r·d)·s⁻¹ mod n, u1·G + u2·Q = (u1 + u2·d)·G = t·G, so one fixed-base
+// scalar multiplication replaces the fixed- and variable-base pair of a plain verification
+// (for P-384, 0.21 ms instead of 1.1 ms), with the same answer. The secret is used only after
 // checking once that d·G is the very Q of pub, so a mismatched key file cannot make a
-// signature pass.
-//
-// It computes t = (e + r·d)·s⁻¹ mod n, which for a valid signature is the nonce k it was made
-// with. If t is the RFC 6979 nonce for d, digest and h, the nonce kmodsig signs with by
-// default (formats.SignOptions.Deterministic, crypto/ecdsa without randomness), the
-// signature is accepted without a scalar multiplication: s and r are then exactly what the
-// signer computes from this digest, this key and that nonce, except that r = x(k·G) mod n is
-// taken from the signer. Recomputing k·G would run the same crypto/internal/fips140/nistec
-// code a second time, which catches only a transient fault in the first run; the check
-// catches what it is for, an output that does not carry a signature of its own bytes by
-// this key (wrong bytes hashed, wrong digest, wrong key, damaged DER, damaged r or s), and
-// makes a P-384 self-check cost 0.035 ms instead of 0.24 ms. Only the holder of d can make a
-// pair (r, s) that this accepts and ecdsa.VerifyASN1 rejects; TestVerifyECDSANonce shows that
-// boundary. (The digest is likewise computed once, formats.DigestMemo.)
-//
-// Otherwise (a random or foreign nonce) it checks the verification equation with the key: for
-// Q = d·G, u1·G + u2·Q = (u1 + u2·d)·G = t·G, so one fixed-base scalar multiplication
-// replaces the fixed- and variable-base pair of a plain verification: for P-384, 0.24 ms
-// instead of 1.1 ms. TestVerifyECDSA compares both ways with ecdsa.VerifyASN1 on valid and
+// signature pass. TestVerifyECDSA compares both ways with ecdsa.VerifyASN1 on valid and
 // damaged signatures.
+//
+// With r.DeterministicECDSA (a signer checking signatures it made with RFC 6979 nonces,
+// formats.SignOptions.Deterministic), the nonce must also be the one RFC 6979 derives for d,
+// digest and h, that is t = k. A deterministic signer signs the same module with the same
+// nonce every time, so one faulty signature beside a correct one of the same module gives
+// the key away: a fault in k·G leaves s consistent with the wrong r (two linear equations in
+// k and d), and a fault that changes k by a known amount gives a valid signature with a
+// related nonce. The equation catches the first, the nonce the second; each alone misses the
+// other, so a self-check of deterministic ECDSA does both.
 func (r *Ring) VerifyECDSA(pub *ecdsa.PublicKey, h crypto.Hash, digest, sig []byte) bool {
 	if r != nil {
 		for _, m := range r.Secrets {
 			if priv, ok := m.Signer.(*ecdsa.PrivateKey); ok && priv.PublicKey.Equal(pub) && consistentECDSA(priv) {
-				return verifyECDSAWithSecret(priv, h, digest, sig)
+				return verifyECDSAWithSecret(priv, h, digest, sig, r.DeterministicECDSA)
 			}
 		}
 	}
@@ -74,9 +67,6 @@ func consistentECDSA(priv *ecdsa.PrivateKey) bool {
 
 var consistentKeys sync.Map // *ecdsa.PrivateKey -> bool
 
-// nonceChecks counts the signatures accepted by the nonce comparison (for the tests).
-var nonceChecks atomic.Int64
-
 func ecdhCurve(c elliptic.Curve) ecdh.Curve {
 	switch c {
 	case elliptic.P256():
@@ -90,14 +80,14 @@ func ecdhCurve(c elliptic.Curve) ecdh.Curve {
 }
 
 // verifyECDSAWithSecret is SEC 1 §4.1.4 verification with R = t·G, t = (e + r·d)·s⁻¹ mod n,
-// or, when t is the RFC 6979 nonce for h, the comparison VerifyECDSA describes. The scalar
+// and, with wantNonce, the RFC 6979 nonce comparison VerifyECDSA describes. The scalar
 // multiplication is crypto/ecdh's constant-time one; the arithmetic mod n is math/big's, which
 // is not constant-time and touches d (r·d, and the nonce's HMAC key). That is fine for what
 // this is for, checking one's own fresh signatures on the machine that holds the key, and
 // is why it runs only when the caller put the private key into the ring.
-func verifyECDSAWithSecret(priv *ecdsa.PrivateKey, h crypto.Hash, digest, sig []byte) bool {
+func verifyECDSAWithSecret(priv *ecdsa.PrivateKey, h crypto.Hash, digest, sig []byte, wantNonce bool) bool {
 	c := ecdhCurve(priv.Curve)
-	if c == nil {
+	if c == nil && !wantNonce {
 		return ecdsa.VerifyASN1(&priv.PublicKey, digest, sig)
 	}
 	var inner cryptobyte.String
@@ -113,7 +103,7 @@ func verifyECDSAWithSecret(priv *ecdsa.PrivateKey, h crypto.Hash, digest, sig []
 	}
 	db, err := priv.Bytes()
 	if err != nil {
-		return ecdsa.VerifyASN1(&priv.PublicKey, digest, sig)
+		return false // not a curve crypto/ecdsa signs with
 	}
 	d := new(big.Int).SetBytes(db)
 	e := rfc6979.Bits2Int(digest, n.BitLen())
@@ -125,11 +115,16 @@ func verifyECDSAWithSecret(priv *ecdsa.PrivateKey, h crypto.Hash, digest, sig []
 	}
 	// crypto/ecdsa signs with the first candidate in range (it fails rather than try the
 	// next when r or s comes out zero), which is what rfc6979.Nonce returns
-	if h != 0 && h.Available() {
-		if k := rfc6979.Nonce(d, n, digest, h); k != nil && k.Cmp(t) == 0 {
-			nonceChecks.Add(1)
-			return true
+	if wantNonce {
+		if h == 0 || !h.Available() {
+			return false
 		}
+		if k := rfc6979.Nonce(d, n, digest, h); k == nil || k.Cmp(t) != 0 {
+			return false
+		}
+	}
+	if c == nil { // a curve crypto/ecdh lacks (P-224): the plain verification
+		return ecdsa.VerifyASN1(&priv.PublicKey, digest, sig)
 	}
 	size := (n.BitLen() + 7) / 8
 	k, err := c.NewPrivateKey(t.FillBytes(make([]byte, size)))

@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -21,7 +22,8 @@ import (
 // without it gives ecdsa.VerifyASN1's answer for valid signatures and for damaged ones: bit
 // flips, r or s zero, equal to n or negative, non-minimal DER, trailing bytes, digests longer
 // and shorter than the order, and another key's signature; with random nonces and with RFC
-// 6979's. A key whose D does not match its public point is not used.
+// 6979's. With DeterministicECDSA it gives that answer and also demands RFC 6979's nonce.
+// A key whose D does not match its public point is not used.
 func TestVerifyECDSA(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 9))
 	for _, curve := range []elliptic.Curve{elliptic.P256(), elliptic.P384(), elliptic.P521()} {
@@ -32,6 +34,7 @@ func TestVerifyECDSA(t *testing.T) {
 		other, _ := ecdsa.GenerateKey(curve, cryptoRand{rng})
 		n := curve.Params().N
 		fast := &Ring{Secrets: []*Material{{Signer: priv}}}
+		det := &Ring{Secrets: fast.Secrets, DeterministicECDSA: true}
 		slow := &Ring{}
 		for i := 0; i < 40; i++ {
 			var digest []byte
@@ -54,10 +57,11 @@ func TestVerifyECDSA(t *testing.T) {
 				signer = other
 			}
 			// Even rounds and the short digest: a random nonce; odd ones: RFC 6979's, which
-			// the ring with the secret accepts by the nonce comparison.
+			// the deterministic ring demands.
 			var sig []byte
 			var err error
-			if i%2 == 0 || len(digest) != h.Size() {
+			random := i%2 == 0 || len(digest) != h.Size()
+			if random {
 				sig, err = ecdsa.SignASN1(cryptoRand{rng}, signer, digest)
 			} else {
 				sig, err = signer.Sign(nil, digest, h)
@@ -94,6 +98,11 @@ func TestVerifyECDSA(t *testing.T) {
 				if got := fast.VerifyECDSA(&priv.PublicKey, h, dg, sg); got != want {
 					t.Errorf("%s #%d %s: with the secret %v, ecdsa.VerifyASN1 %v", curve.Params().Name, i, name, got, want)
 				}
+				// only the signature as made carries the nonce (with s negated, t is -k)
+				wantDet := want && !random && signer == priv && name != "s=n-s"
+				if got := det.VerifyECDSA(&priv.PublicKey, h, dg, sg); got != wantDet {
+					t.Errorf("%s #%d %s: deterministic %v, want %v", curve.Params().Name, i, name, got, wantDet)
+				}
 				if got := slow.VerifyECDSA(&priv.PublicKey, h, dg, sg); got != want {
 					t.Errorf("%s #%d %s: without the secret %v, ecdsa.VerifyASN1 %v", curve.Params().Name, i, name, got, want)
 				}
@@ -113,11 +122,17 @@ func TestVerifyECDSA(t *testing.T) {
 	}
 }
 
-// TestVerifyECDSANonce: for every curve and hash (SHA-2 and SHA-3), a signature crypto/ecdsa makes without
-// randomness carries the nonce internal/rfc6979 derives, so the ring with the secret takes the
-// nonce comparison (counted through nonceChecks), and that comparison answers as
-// ecdsa.VerifyASN1 except in the one case VerifyECDSA's doc names: r replaced and s recomputed
-// with d and the same nonce, which only the key's holder can do.
+// TestVerifyECDSANonce: for every curve and hash (SHA-2 and SHA-3), a signature crypto/ecdsa
+// makes without randomness carries the nonce internal/rfc6979 derives, and the ring that
+// demands it (DeterministicECDSA) accepts it. It rejects the two faulty signatures that give
+// a deterministic signer's key away beside a correct one of the same digest, each of which
+// one of its two checks alone would pass:
+//   - a fault in k·G: r + 1 with s recomputed from it, d and the right nonce (the nonce
+//     comparison passes it; ecdsa.VerifyASN1 rejects it);
+//   - a fault in the nonce: a valid signature with k + 2^j (ecdsa.VerifyASN1 and the ring
+//     without DeterministicECDSA accept it).
+//
+// and a nonce derived for another hash than the one named.
 func TestVerifyECDSANonce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 13))
 	for _, curve := range []elliptic.Curve{elliptic.P256(), elliptic.P384(), elliptic.P521()} {
@@ -125,8 +140,10 @@ func TestVerifyECDSANonce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ring := &Ring{Secrets: []*Material{{Signer: priv}}}
+		plain := &Ring{Secrets: []*Material{{Signer: priv}}}
+		det := &Ring{Secrets: plain.Secrets, DeterministicECDSA: true}
 		n := curve.Params().N
+		d := new(big.Int).SetBytes(mustBytes(t, priv))
 		for _, h := range []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512, crypto.SHA3_256, crypto.SHA3_384} {
 			name := curve.Params().Name + "/" + h.String()
 			for i := 0; i < 8; i++ {
@@ -137,50 +154,65 @@ func TestVerifyECDSANonce(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				r, s := parseSig(t, sig)
-				d := new(big.Int).SetBytes(mustBytes(t, priv))
+				r, _ := parseSig(t, sig)
 				k := rfc6979.Nonce(d, n, digest, h)
-				// s·k = e + r·d (mod n): the signature was made with the derived nonce
 				e := rfc6979.Bits2Int(digest, n.BitLen())
-				lhs := new(big.Int).Mul(s, k)
-				lhs.Mod(lhs, n)
-				rhs := new(big.Int).Mul(r, d)
-				rhs.Add(rhs, e).Mod(rhs, n)
-				if lhs.Cmp(rhs) != 0 {
+				if !bytes.Equal(signWithNonce(t, priv, e, k), sig) {
 					t.Fatalf("%s #%d: crypto/ecdsa's nonce is not RFC 6979's as derived here", name, i)
 				}
-				before := nonceChecks.Load()
-				if !ring.VerifyECDSA(&priv.PublicKey, h, digest, sig) {
+				if !det.VerifyECDSA(&priv.PublicKey, h, digest, sig) {
 					t.Fatalf("%s #%d: valid deterministic signature rejected", name, i)
 				}
-				if nonceChecks.Load() != before+1 {
-					t.Fatalf("%s #%d: the nonce comparison was not taken", name, i)
-				}
-				// The boundary: r + 1 with s recomputed by the key's holder, nonce unchanged.
+				// A fault in k·G: r + 1, s consistent with it and the nonce.
 				r2 := new(big.Int).Add(r, big.NewInt(1))
 				s2 := new(big.Int).Mul(r2, d)
 				s2.Add(s2, e).Mul(s2, new(big.Int).ModInverse(k, n)).Mod(s2, n)
-				forged := derSig(r2, s2)
-				if ecdsa.VerifyASN1(&priv.PublicKey, digest, forged) {
+				badR := derSig(r2, s2)
+				if ecdsa.VerifyASN1(&priv.PublicKey, digest, badR) {
 					t.Fatalf("%s #%d: r+1 verifies", name, i)
 				}
-				if !ring.VerifyECDSA(&priv.PublicKey, h, digest, forged) {
-					t.Fatalf("%s #%d: the nonce comparison checks r = x(k·G), so VerifyECDSA's doc is wrong", name, i)
+				if det.VerifyECDSA(&priv.PublicKey, h, digest, badR) || plain.VerifyECDSA(&priv.PublicKey, h, digest, badR) {
+					t.Fatalf("%s #%d: r+1 with s recomputed passes the self-check", name, i)
 				}
-				// Without the secret, or with another hash named, it is a full verification.
-				if (&Ring{}).VerifyECDSA(&priv.PublicKey, h, digest, forged) {
-					t.Fatalf("%s #%d: r+1 verifies without the secret", name, i)
+				// A fault in the nonce: valid, but with k + 2^j.
+				k2 := new(big.Int).Add(k, new(big.Int).Lsh(big.NewInt(1), uint(rng.IntN(n.BitLen()-1))))
+				k2.Mod(k2, n)
+				badK := signWithNonce(t, priv, e, k2)
+				if !ecdsa.VerifyASN1(&priv.PublicKey, digest, badK) || !plain.VerifyECDSA(&priv.PublicKey, h, digest, badK) {
+					t.Fatalf("%s #%d: a signature with another nonce is not valid", name, i)
 				}
+				if det.VerifyECDSA(&priv.PublicKey, h, digest, badK) {
+					t.Fatalf("%s #%d: a signature with k + 2^j passes the deterministic self-check", name, i)
+				}
+				// The nonce of another hash than the one named.
 				other := crypto.SHA256
 				if h == crypto.SHA256 {
 					other = crypto.SHA512
 				}
-				if ring.VerifyECDSA(&priv.PublicKey, other, digest, forged) {
-					t.Fatalf("%s #%d: r+1 verifies with the nonce of another hash", name, i)
+				if det.VerifyECDSA(&priv.PublicKey, other, digest, sig) {
+					t.Fatalf("%s #%d: passes with the nonce of another hash", name, i)
 				}
 			}
 		}
 	}
+}
+
+// signWithNonce is ECDSA signing of the digest integer e with the nonce k, as SEC 1 §4.1.3
+// writes it: r = x(k·G) mod n, s = k⁻¹(e + r·d) mod n.
+func signWithNonce(t *testing.T, priv *ecdsa.PrivateKey, e, k *big.Int) []byte {
+	n := priv.Curve.Params().N
+	kb := k.FillBytes(make([]byte, (n.BitLen()+7)/8))
+	kp, err := ecdhCurve(priv.Curve).NewPrivateKey(kb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt := kp.PublicKey().Bytes()
+	r := new(big.Int).SetBytes(pt[1 : 1+(len(pt)-1)/2])
+	r.Mod(r, n)
+	d := new(big.Int).SetBytes(mustBytes(t, priv))
+	s := new(big.Int).Mul(r, d)
+	s.Add(s, e).Mul(s, new(big.Int).ModInverse(k, n)).Mod(s, n)
+	return derSig(r, s)
 }
 
 func mustBytes(t *testing.T, priv *ecdsa.PrivateKey) []byte {
@@ -238,8 +270,8 @@ func flip(b []byte, rng *rand.Rand) []byte {
 	return c
 }
 
-// BenchmarkVerifyECDSAWithSecret: a batch's self-check of a fresh P-384 signature, by the
-// nonce comparison (RFC 6979 signatures, the default) and by t·G (random nonces).
+// BenchmarkVerifyECDSAWithSecret: a batch's self-check of a fresh P-384 signature: t·G and the
+// nonce comparison (RFC 6979 signatures, the default), and t·G alone (random nonces).
 func BenchmarkVerifyECDSAWithSecret(b *testing.B) {
 	priv, err := ecdsa.GenerateKey(elliptic.P384(), cryptoRand{rand.New(rand.NewPCG(1, 2))})
 	if err != nil {
@@ -252,11 +284,11 @@ func BenchmarkVerifyECDSAWithSecret(b *testing.B) {
 	}
 	for _, bc := range []struct {
 		name string
-		h    crypto.Hash
-	}{{"nonce", crypto.SHA384}, {"multiplication", 0}} {
+		det  bool
+	}{{"deterministic", true}, {"multiplication", false}} {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
-				if !verifyECDSAWithSecret(priv, bc.h, d[:], sig) {
+				if !verifyECDSAWithSecret(priv, crypto.SHA384, d[:], sig, bc.det) {
 					b.Fatal("rejected")
 				}
 			}

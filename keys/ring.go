@@ -27,6 +27,10 @@ type Ring struct {
 	// 2004 article's scheme) needs one, because it can be checked only by decrypting.
 	// LoadRing adds a file's private key here as well as its public forms.
 	Secrets []*Material
+	// DeterministicECDSA makes an ECDSA signature by one of Secrets pass only if its nonce is
+	// the RFC 6979 one (see VerifyECDSA): set by a signer checking its own deterministic
+	// signatures (conv.SelfRing with formats.SignOptions.Deterministic).
+	DeterministicECDSA bool
 	// Sources lists the files the ring was loaded from.
 	Sources []string
 }
