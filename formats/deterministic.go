@@ -60,7 +60,8 @@ func RSABackend() string {
 
 // SignDSA signs a digest with a DSA key, truncating it to the size of q as FIPS 186 says.
 // With o.Deterministic the nonce k is derived by RFC 6979 §3.2 with HMAC over h (the
-// signature's hash); otherwise k is random (crypto/dsa). Go's crypto/dsa is deprecated but
+// signature's hash), and the signature is checked before it is returned (checkDSA);
+// otherwise k is random (crypto/dsa). Go's crypto/dsa is deprecated but
 // correct for this historical use: the RHEL4-6 kernels verified only DSA.
 func SignDSA(k *dsa.PrivateKey, digest []byte, h crypto.Hash, o SignOptions) (r, s *big.Int, err error) {
 	if !o.Deterministic {
@@ -75,7 +76,9 @@ func SignDSA(k *dsa.PrivateKey, digest []byte, h crypto.Hash, o SignOptions) (r,
 	}
 	n := q.BitLen()
 	z := rfc6979.Bits2Int(digest, n)
+	tried := 0
 	for nonce := range rfc6979.Nonces(k.X, q, digest, h) {
+		tried++
 		r = new(big.Int).Exp(k.G, nonce, k.P)
 		r.Mod(r, q)
 		if r.Sign() == 0 {
@@ -88,8 +91,42 @@ func SignDSA(k *dsa.PrivateKey, digest []byte, h crypto.Hash, o SignOptions) (r,
 		s.Mul(s, kinv)
 		s.Mod(s, q)
 		if s.Sign() != 0 {
+			if !checkDSA(k, digest, h, z, r, s, tried) {
+				return nil, nil, ErrSignFault
+			}
 			return r, s, nil
 		}
 	}
 	return nil, nil, errors.New("dsa: no nonce")
+}
+
+// checkDSA reports whether (r, s) is a signature of z (the digest's integer) made with the
+// RFC 6979 nonce that is candidate number nth for k, digest and h, with r = (g^k mod p) mod q.
+// A deterministic signer signs a digest with the same nonce every time, so one faulty
+// signature beside a correct one of the same digest gives x away: a fault in g^k leaves s
+// consistent with the wrong r, and a fault in the nonce gives a valid signature with a
+// related one (see keys.Ring.VerifyECDSA, which checks ECDSA's the same way). So the nonce
+// is derived a second time, t = (z + x·r)·s⁻¹ mod q must equal it, and r is computed again
+// from t.
+func checkDSA(k *dsa.PrivateKey, digest []byte, h crypto.Hash, z, r, s *big.Int, nth int) bool {
+	q := k.Q
+	var want *big.Int
+	i := 0
+	for nonce := range rfc6979.Nonces(k.X, q, digest, h) {
+		if i++; i == nth {
+			want = nonce
+			break
+		}
+	}
+	w := new(big.Int).ModInverse(s, q)
+	if want == nil || w == nil {
+		return false
+	}
+	t := new(big.Int).Mul(k.X, r)
+	t.Add(t, z).Mul(t, w).Mod(t, q)
+	if t.Cmp(want) != 0 {
+		return false
+	}
+	r2 := new(big.Int).Exp(k.G, t, k.P)
+	return r2.Mod(r2, q).Cmp(r) == 0
 }

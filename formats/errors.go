@@ -21,6 +21,9 @@ var (
 	ErrReadOnly = errors.New("format is read only")
 	// ErrTooLarge reports a length field or input above the documented limits.
 	ErrTooLarge = errors.New("length exceeds limit")
+	// ErrSignFault reports a signature that failed the check its signer makes before
+	// returning it (SignDSA): a fault in the computation, whose output must not be used.
+	ErrSignFault = errors.New("signature failed its signer's check")
 )
 
 // FormatError reports malformed input: which file, which format, the byte offset of the
