@@ -102,8 +102,8 @@ func verifyECDSAWithSecret(priv *ecdsa.PrivateKey, h crypto.Hash, digest, sig []
 		return false
 	}
 	db, err := priv.Bytes()
-	if err != nil {
-		return false // not a curve crypto/ecdsa signs with
+	if err != nil { // not a curve crypto/ecdsa signs with, so not a signature of ours
+		return !wantNonce && ecdsa.VerifyASN1(&priv.PublicKey, digest, sig)
 	}
 	d := new(big.Int).SetBytes(db)
 	e := rfc6979.Bits2Int(digest, n.BitLen())
