@@ -84,17 +84,18 @@ for spec in "rsa4096 sha256" "rsa2048 sha256" "ecdsa-p384 sha384"; do
     # sign-file's time includes one sync: kmodsig's includes making its output durable
     sync; t0=$(now)
     (cd "$sfo" && xargs -a "$W/list" -P2 -n1 "$SF" "$h" "$KEYS/$key.pem" "$KEYS/$key.der")
-    sync
+    sync; t1=$(now)
+    # (the floor's window below is timed by neither side)
     if [ "$key" = rsa4096 ]; then
       # the floor's rate right before and right after kmodsig's round, each over a window as
       # long as the floor itself: a 3-second window's rate moves more than a batch-long one's,
       # so the best of short windows would set the floor by a quick moment the batch never had
       b=$(rate "$win"); befores+=("$b")
     fi
-    t1=$(now)
-    /usr/bin/time -f '%M' -o "$W/rss" "$KM" convert --to pkcs7 --key "$KEYS/$key.pem" --hash "$h" -j 2 --out-dir "$kmo" "$W/unsigned" 2>/dev/null
     t2=$(now)
-    sfs+=("$(secs "$t0" "$t1")"); kms+=("$(secs "$t1" "$t2")"); rss=$(( $(cat "$W/rss") > rss ? $(cat "$W/rss") : rss ))
+    /usr/bin/time -f '%M' -o "$W/rss" "$KM" convert --to pkcs7 --key "$KEYS/$key.pem" --hash "$h" -j 2 --out-dir "$kmo" "$W/unsigned" 2>/dev/null
+    t3=$(now)
+    sfs+=("$(secs "$t0" "$t1")"); kms+=("$(secs "$t2" "$t3")"); rss=$(( $(cat "$W/rss") > rss ? $(cat "$W/rss") : rss ))
     if [ "$key" = rsa4096 ]; then
       a=$(rate "$win"); afters+=("$a"); rates+=("$b" "$a"); win=$(window "$a")
     fi
