@@ -36,7 +36,7 @@ func (dm *DigestMemo) Sum(h crypto.Hash, data []byte) []byte {
 		}
 		dm.mu.Unlock()
 	}
-	w := newHash(h)
+	w := NewHash(h)
 	w.Write(data)
 	sum := w.Sum(nil)
 	if dm != nil {

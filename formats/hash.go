@@ -59,8 +59,10 @@ func ParseHash(s string) (crypto.Hash, error) {
 	return 0, fmt.Errorf("%w: %q", ErrHash, s)
 }
 
-// newHash returns a new h hash: hashBackend's when it serves h, else crypto's.
-func newHash(h crypto.Hash) hash.Hash {
+// NewHash returns a new h hash: libcrypto's in the `openssl` build for the hashes it computes
+// faster than Go (SHA-384, SHA-512: hashBackend), else crypto's. Like h.New, it panics when h
+// is not available.
+func NewHash(h crypto.Hash) hash.Hash {
 	if hashBackend != nil {
 		if w := hashBackend(h); w != nil {
 			return w
@@ -78,7 +80,7 @@ func Digest(h crypto.Hash, r io.Reader) ([]byte, error) {
 	if !h.Available() {
 		return nil, fmt.Errorf("%w: %s not available", ErrHash, HashName(h))
 	}
-	w := newHash(h)
+	w := NewHash(h)
 	if _, err := CopyStream(w, r); err != nil {
 		return nil, err
 	}
@@ -93,7 +95,7 @@ func DigestAll(hs []crypto.Hash, r io.Reader) (map[crypto.Hash][]byte, error) {
 		if !h.Available() {
 			return nil, fmt.Errorf("%w: %s not available", ErrHash, HashName(h))
 		}
-		ws[i] = newHash(h)
+		ws[i] = NewHash(h)
 		mw[i] = ws[i]
 	}
 	if _, err := CopyStream(io.MultiWriter(mw...), r); err != nil {

@@ -18,9 +18,9 @@ import (
 func TestOpenSSLHash(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 5))
 	for _, h := range []crypto.Hash{crypto.SHA384, crypto.SHA512} {
-		w := newHash(h)
+		w := NewHash(h)
 		if _, ok := w.(*evpDigest); !ok {
-			t.Fatalf("%s: newHash gave %T, not libcrypto's", h, w)
+			t.Fatalf("%s: NewHash gave %T, not libcrypto's", h, w)
 		}
 		if w.Size() != h.Size() || w.BlockSize() != h.New().BlockSize() {
 			t.Fatalf("%s: size %d, block %d", h, w.Size(), w.BlockSize())
@@ -56,8 +56,8 @@ func TestOpenSSLHash(t *testing.T) {
 		}
 	}
 	for _, h := range []crypto.Hash{crypto.SHA1, crypto.SHA256} {
-		if w := newHash(h); fmt.Sprintf("%T", w) == "*formats.evpDigest" {
-			t.Errorf("%s: newHash took libcrypto's, which is no faster for it", h)
+		if w := NewHash(h); fmt.Sprintf("%T", w) == "*formats.evpDigest" {
+			t.Errorf("%s: NewHash took libcrypto's, which is no faster for it", h)
 		}
 	}
 }

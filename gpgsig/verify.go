@@ -31,7 +31,7 @@ func DigestSuffix(h crypto.Hash, payload io.Reader, suffix []byte) ([]byte, erro
 	if !h.Available() {
 		return nil, fmt.Errorf("%w: %v not available", ErrUnsupportedHash, h)
 	}
-	w := h.New()
+	w := formats.NewHash(h)
 	if _, err := formats.CopyStream(w, payload); err != nil {
 		return nil, err
 	}
