@@ -18,8 +18,8 @@ import (
 
 // signECDSA makes the deterministic ECDSA signature (RFC 6979, ASN.1 r,s) of digest on
 // P-384 and P-521, byte for byte the one crypto/ecdsa makes when it signs without
-// randomness, in about 60% of its time. done is false for every other key, hash or mode, and
-// crypto/ecdsa signs instead.
+// randomness, in about 60% of its time. done is false for every other key, hash or mode (and
+// for a digest whose length is not h's), and crypto/ecdsa signs instead.
 //
 // Why not crypto/ecdsa alone: on P-384 and P-521 it inverts the nonce k by Fermat's little
 // theorem (k^(n-2) mod n) in generic Montgomery code, which was 38% of a P-384 signature
@@ -53,7 +53,7 @@ func signECDSA(k *ecdsa.PrivateKey, digest []byte, h crypto.Hash) (sig []byte, d
 	default:
 		return nil, false, nil
 	}
-	if h == 0 || !h.Available() || fips140.Enabled() {
+	if h == 0 || !h.Available() || len(digest) != h.Size() || fips140.Enabled() {
 		return nil, false, nil
 	}
 	db, err := k.Bytes()

@@ -72,6 +72,7 @@ func TestSignECDSADeclines(t *testing.T) {
 		{"P-224", elliptic.P224(), crypto.SHA256},
 		{"no hash", elliptic.P384(), 0},
 		{"unavailable hash", elliptic.P384(), crypto.MD4},
+		{"a digest that is not the hash's length", elliptic.P384(), crypto.SHA384},
 	} {
 		k := fixedECDSAKey(t, tc.c, tc.name)
 		if _, done, _ := signECDSA(k, digest, tc.h); done {
