@@ -9,13 +9,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"math/big"
-	"sync"
 
 	"filippo.io/bigmod"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/kmodsig/kmodsig/internal/rfc6979"
+	"github.com/kmodsig/kmodsig/internal/scalar"
 )
 
 // signECDSA makes the deterministic ECDSA signature (RFC 6979, ASN.1 r,s) of digest on
@@ -67,7 +67,7 @@ func signECDSA(k *ecdsa.PrivateKey, digest []byte, h crypto.Hash) (sig []byte, d
 		return nil, false, nil // crypto/ecdsa says why
 	}
 	n := k.Curve.Params().N
-	N, err := order(k.Curve)
+	N, err := scalar.Order(k.Curve)
 	if err != nil {
 		return nil, true, err
 	}
@@ -129,21 +129,4 @@ func signECDSA(k *ecdsa.PrivateKey, digest []byte, h crypto.Hash) (sig []byte, d
 	})
 	sig, err = out.Bytes()
 	return sig, true, err
-}
-
-// orders holds the group orders of the curves signECDSA signs on, as bigmod moduli (making
-// one costs more than the rest of the arithmetic of a signature).
-var orders sync.Map // elliptic.Curve → *bigmod.Modulus
-
-// order returns c's group order n as a bigmod modulus.
-func order(c elliptic.Curve) (*bigmod.Modulus, error) {
-	if m, ok := orders.Load(c); ok {
-		return m.(*bigmod.Modulus), nil
-	}
-	m, err := bigmod.NewModulus(c.Params().N.Bytes())
-	if err != nil {
-		return nil, err
-	}
-	orders.Store(c, m)
-	return m, nil
 }

@@ -9,10 +9,12 @@ import (
 	"math/big"
 	"sync"
 
+	"filippo.io/bigmod"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/kmodsig/kmodsig/internal/rfc6979"
+	"github.com/kmodsig/kmodsig/internal/scalar"
 )
 
 // VerifyECDSA reports whether sig (DER, as in a CMS SignerInfo or a digsig v2 header) is a
@@ -81,10 +83,10 @@ func ecdhCurve(c elliptic.Curve) ecdh.Curve {
 
 // verifyECDSAWithSecret is SEC 1 §4.1.4 verification with R = t·G, t = (e + r·d)·s⁻¹ mod n,
 // and, with wantNonce, the RFC 6979 nonce comparison VerifyECDSA describes. The scalar
-// multiplication is crypto/ecdh's constant-time one; the arithmetic mod n is math/big's, which
-// is not constant-time and touches d (r·d, and the nonce's HMAC key). That is fine for what
-// this is for, checking one's own fresh signatures on the machine that holds the key, and
-// is why it runs only when the caller put the private key into the ring.
+// multiplication is crypto/ecdh's constant-time one, and so is the arithmetic mod n on d and
+// t (filippo.io/bigmod, internal/scalar): t is the signature's nonce, and a check that
+// leaked it would undo a signer that does not. The nonce derivation (rfc6979.Nonce) handles
+// its candidate in math/big, a fixed-length shift and comparisons.
 func verifyECDSAWithSecret(priv *ecdsa.PrivateKey, h crypto.Hash, digest, sig []byte, wantNonce bool) bool {
 	c := ecdhCurve(priv.Curve)
 	if c == nil && !wantNonce {
@@ -105,12 +107,22 @@ func verifyECDSAWithSecret(priv *ecdsa.PrivateKey, h crypto.Hash, digest, sig []
 	if err != nil { // not a curve crypto/ecdsa signs with, so not a signature of ours
 		return !wantNonce && ecdsa.VerifyASN1(&priv.PublicKey, digest, sig)
 	}
-	d := new(big.Int).SetBytes(db)
-	e := rfc6979.Bits2Int(digest, n.BitLen())
-	w := new(big.Int).ModInverse(s, n)
-	t := new(big.Int).Mul(r, d)
-	t.Add(t, e).Mul(t, w).Mod(t, n)
-	if t.Sign() == 0 {
+	N, err := scalar.Order(priv.Curve)
+	if err != nil {
+		return false
+	}
+	size := N.Size()
+	// t = (e + r·d)·s⁻¹ mod n, in constant time: t is the nonce when the signature is right.
+	// s is public, so its inverse is math/big's.
+	dN, ok1 := scalar.Nat(db, N)
+	rN, ok2 := scalar.Nat(r.FillBytes(make([]byte, size)), N)
+	wN, ok3 := scalar.Nat(new(big.Int).ModInverse(s, n).FillBytes(make([]byte, size)), N)
+	e, err := bigmod.NewNat().SetOverflowingBytes(rfc6979.Bits2Int(digest, n.BitLen()).FillBytes(make([]byte, size)), N)
+	if !ok1 || !ok2 || !ok3 || err != nil {
+		return false
+	}
+	t := dN.Mul(rN, N).Add(e, N).Mul(wN, N)
+	if t.IsZero() == 1 {
 		return false // R is the point at infinity
 	}
 	// crypto/ecdsa signs with the first candidate in range (it fails rather than try the
@@ -119,15 +131,18 @@ func verifyECDSAWithSecret(priv *ecdsa.PrivateKey, h crypto.Hash, digest, sig []
 		if h == 0 || !h.Available() {
 			return false
 		}
-		if k := rfc6979.Nonce(d, n, digest, h); k == nil || k.Cmp(t) != 0 {
+		k := rfc6979.Nonce(new(big.Int).SetBytes(db), n, digest, h)
+		if k == nil {
+			return false
+		}
+		if kN, ok := scalar.Nat(k.FillBytes(make([]byte, size)), N); !ok || t.Equal(kN) != 1 {
 			return false
 		}
 	}
 	if c == nil { // a curve crypto/ecdh lacks (P-224): the plain verification
 		return ecdsa.VerifyASN1(&priv.PublicKey, digest, sig)
 	}
-	size := (n.BitLen() + 7) / 8
-	k, err := c.NewPrivateKey(t.FillBytes(make([]byte, size)))
+	k, err := c.NewPrivateKey(t.Bytes(N))
 	if err != nil {
 		return false
 	}
