@@ -2,7 +2,6 @@ package formats
 
 import (
 	"crypto"
-	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/fips140"
@@ -33,10 +32,10 @@ import (
 // and the tests hold the result to crypto/ecdsa's bytes:
 //   - k is RFC 6979's first candidate (rfc6979.Nonce), as crypto/ecdsa derives it (HMAC, then
 //     a fixed-length math/big value shifted and compared with n);
-//   - R = k·G is crypto/ecdh's fixed-base multiplication (NewPrivateKey(k).PublicKey(), the
-//     constant-time nistec code crypto/ecdsa uses), r = x(R) mod n;
-//   - the arithmetic mod n on secrets is filippo.io/bigmod's: the constant-time code of
-//     crypto/ecdsa's own, published as a module;
+//   - r = x(k·G) mod n by crypto/ecdh's fixed-base multiplication (scalar.BaseX: the
+//     constant-time nistec code crypto/ecdsa uses);
+//   - the arithmetic mod n on secrets is filippo.io/bigmod's (internal/scalar, which the
+//     self-check shares): the constant-time code of crypto/ecdsa's own, published as a module;
 //   - k⁻¹ is computed blinded: a fresh uniform b in [1, n-1], (k·b)⁻¹ by math/big's extended
 //     Euclid (Lehmer's; bigmod's binary one took 80 µs, math/big's a few), whose running time
 //     depends on its input, then times b. k·b mod n is uniform and independent of k, so the
@@ -50,13 +49,7 @@ import (
 // x(t·G) and t the RFC 6979 nonce (keys.Ring.DeterministicECDSA): a fault here is caught
 // there, as one in crypto/ecdsa would be.
 func signECDSA(k *ecdsa.PrivateKey, digest []byte, h crypto.Hash) (sig []byte, done bool, err error) {
-	var c ecdh.Curve
-	switch k.Curve {
-	case elliptic.P384():
-		c = ecdh.P384()
-	case elliptic.P521():
-		c = ecdh.P521()
-	default:
+	if k.Curve != elliptic.P384() && k.Curve != elliptic.P521() {
 		return nil, false, nil
 	}
 	if h == 0 || !h.Available() || len(digest) != h.Size() || fips140.Enabled() {
@@ -81,12 +74,7 @@ func signECDSA(k *ecdsa.PrivateKey, digest []byte, h crypto.Hash) (sig []byte, d
 		return nil, true, errors.New("ecdsa: no RFC 6979 nonce in range")
 	}
 	kb := nonce.FillBytes(make([]byte, size))
-	kk, err := c.NewPrivateKey(kb)
-	if err != nil {
-		return nil, true, err
-	}
-	point := kk.PublicKey().Bytes() // 04 ‖ X ‖ Y
-	r, err := bigmod.NewNat().SetOverflowingBytes(point[1:1+(len(point)-1)/2], N)
+	r, err := scalar.BaseX(scalar.ECDH(k.Curve), kb, N)
 	if err != nil {
 		return nil, true, err
 	}
@@ -114,7 +102,7 @@ func signECDSA(k *ecdsa.PrivateKey, digest []byte, h crypto.Hash) (sig []byte, d
 		return nil, true, err
 	}
 	kInv.Mul(b, N) // (k·b)⁻¹·b = k⁻¹
-	e, err := bigmod.NewNat().SetOverflowingBytes(rfc6979.Bits2Int(digest, n.BitLen()).FillBytes(make([]byte, size)), N)
+	e, err := scalar.Digest(digest, N)
 	if err != nil {
 		return nil, true, err
 	}

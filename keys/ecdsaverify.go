@@ -3,13 +3,10 @@ package keys
 import (
 	"bytes"
 	"crypto"
-	"crypto/ecdh"
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"math/big"
 	"sync"
 
-	"filippo.io/bigmod"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
@@ -55,7 +52,7 @@ func consistentECDSA(priv *ecdsa.PrivateKey) bool {
 		return v.(bool)
 	}
 	ok := false
-	if c := ecdhCurve(priv.Curve); c != nil {
+	if c := scalar.ECDH(priv.Curve); c != nil {
 		d, err := priv.Bytes()
 		if err == nil {
 			k, err1 := c.NewPrivateKey(d)
@@ -69,18 +66,6 @@ func consistentECDSA(priv *ecdsa.PrivateKey) bool {
 
 var consistentKeys sync.Map // *ecdsa.PrivateKey -> bool
 
-func ecdhCurve(c elliptic.Curve) ecdh.Curve {
-	switch c {
-	case elliptic.P256():
-		return ecdh.P256()
-	case elliptic.P384():
-		return ecdh.P384()
-	case elliptic.P521():
-		return ecdh.P521()
-	}
-	return nil
-}
-
 // verifyECDSAWithSecret is SEC 1 §4.1.4 verification with R = t·G, t = (e + r·d)·s⁻¹ mod n,
 // and, with wantNonce, the RFC 6979 nonce comparison VerifyECDSA describes. The scalar
 // multiplication is crypto/ecdh's constant-time one, and so is the arithmetic mod n on d and
@@ -88,7 +73,7 @@ func ecdhCurve(c elliptic.Curve) ecdh.Curve {
 // leaked it would undo a signer that does not. The nonce derivation (rfc6979.Nonce) handles
 // its candidate in math/big, a fixed-length shift and comparisons.
 func verifyECDSAWithSecret(priv *ecdsa.PrivateKey, h crypto.Hash, digest, sig []byte, wantNonce bool) bool {
-	c := ecdhCurve(priv.Curve)
+	c := scalar.ECDH(priv.Curve)
 	if c == nil && !wantNonce {
 		return ecdsa.VerifyASN1(&priv.PublicKey, digest, sig)
 	}
@@ -117,7 +102,7 @@ func verifyECDSAWithSecret(priv *ecdsa.PrivateKey, h crypto.Hash, digest, sig []
 	dN, ok1 := scalar.Nat(db, N)
 	rN, ok2 := scalar.Nat(r.FillBytes(make([]byte, size)), N)
 	wN, ok3 := scalar.Nat(new(big.Int).ModInverse(s, n).FillBytes(make([]byte, size)), N)
-	e, err := bigmod.NewNat().SetOverflowingBytes(rfc6979.Bits2Int(digest, n.BitLen()).FillBytes(make([]byte, size)), N)
+	e, err := scalar.Digest(digest, N)
 	if !ok1 || !ok2 || !ok3 || err != nil {
 		return false
 	}
@@ -142,11 +127,6 @@ func verifyECDSAWithSecret(priv *ecdsa.PrivateKey, h crypto.Hash, digest, sig []
 	if c == nil { // a curve crypto/ecdh lacks (P-224): the plain verification
 		return ecdsa.VerifyASN1(&priv.PublicKey, digest, sig)
 	}
-	k, err := c.NewPrivateKey(t.Bytes(N))
-	if err != nil {
-		return false
-	}
-	point := k.PublicKey().Bytes() // 04 ‖ X ‖ Y
-	x := new(big.Int).SetBytes(point[1 : 1+(len(point)-1)/2])
-	return x.Mod(x, n).Cmp(r) == 0
+	x, err := scalar.BaseX(c, t.Bytes(N), N)
+	return err == nil && x.Equal(rN) == 1
 }

@@ -16,6 +16,7 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/kmodsig/kmodsig/internal/rfc6979"
+	"github.com/kmodsig/kmodsig/internal/scalar"
 )
 
 // TestVerifyECDSA: Ring.VerifyECDSA with the private key in the ring (the fast path) and
@@ -202,7 +203,7 @@ func TestVerifyECDSANonce(t *testing.T) {
 func signWithNonce(t *testing.T, priv *ecdsa.PrivateKey, e, k *big.Int) []byte {
 	n := priv.Curve.Params().N
 	kb := k.FillBytes(make([]byte, (n.BitLen()+7)/8))
-	kp, err := ecdhCurve(priv.Curve).NewPrivateKey(kb)
+	kp, err := scalar.ECDH(priv.Curve).NewPrivateKey(kb)
 	if err != nil {
 		t.Fatal(err)
 	}
