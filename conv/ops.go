@@ -211,9 +211,7 @@ func sign(name string, module []byte, id string, k *keys.Material, o formats.Sig
 	}
 	out := formats.NewModule(name, signed)
 	out.Digests = memo
-	ring := SelfRing(k)
-	ring.DeterministicECDSA = o.Deterministic // a deterministic ECDSA signature carries its RFC 6979 nonce
-	v := d.Verify(out, ring, formats.Policy{})
+	v := d.Verify(out, selfCheckRing(k, o), formats.Policy{})
 	switch {
 	case v.Outcome == formats.OK:
 	case v.Outcome == formats.Unsupported && o.Force:
@@ -224,6 +222,15 @@ func sign(name string, module []byte, id string, k *keys.Material, o formats.Sig
 		return nil, fmt.Errorf("%s: %w: %s: %s", name, ErrSelfCheck, v.Outcome, v.Reason)
 	}
 	return &SignResult{Signed: signed, Replaced: removed, Verdict: v}, nil
+}
+
+// selfCheckRing is the keyring Sign checks a signature it made with o against: SelfRing(k),
+// and with o.Deterministic it also demands that an ECDSA signature carry its RFC 6979 nonce
+// (keys.Ring.DeterministicECDSA), so that a faulty signature is caught even when it verifies.
+func selfCheckRing(k *keys.Material, o formats.SignOptions) *keys.Ring {
+	ring := SelfRing(k)
+	ring.DeterministicECDSA = o.Deterministic
+	return ring
 }
 
 // SelfRing returns a keyring that trusts k in every form it has (after signing, the forms the

@@ -14,7 +14,7 @@ import (
 // the signature was made with, so a deterministic signature passes the
 // self-check that demands its RFC 6979 nonce, for every hash; a randomised one (SignOptions
 // without Deterministic) passes our verifier but not that demand, which Sign makes only of
-// deterministic signing.
+// deterministic signing (selfCheckRing, the ring Sign checks with).
 func TestSelfCheckDeterministicECDSA(t *testing.T) {
 	k := loadKey(t, "ecdsa-p384.key")
 	const id = "pkcs7"
@@ -31,8 +31,8 @@ func TestSelfCheckDeterministicECDSA(t *testing.T) {
 			}
 			t.Fatalf("%s: randomised signing: %v", name, err)
 		}
-		demanding := SelfRing(k)
-		demanding.DeterministicECDSA = true
+		demanding := selfCheckRing(k, formats.SignOptions{Hash: h, Deterministic: true})
+		plain := selfCheckRing(k, formats.SignOptions{Hash: h})
 		for _, c := range []struct {
 			what   string
 			signed []byte
@@ -40,7 +40,8 @@ func TestSelfCheckDeterministicECDSA(t *testing.T) {
 			ok     bool
 		}{
 			{"deterministic, nonce demanded", det.Signed, demanding, true},
-			{"randomised", rnd.Signed, SelfRing(k), true},
+			{"deterministic", det.Signed, plain, true},
+			{"randomised", rnd.Signed, plain, true},
 			{"randomised, nonce demanded", rnd.Signed, demanding, false},
 		} {
 			v := Verify(formats.NewModule("hello.ko", c.signed), c.ring, formats.Policy{}, "")
