@@ -67,20 +67,19 @@ echo "== 2. re-sign the whole set ($total modules; $ROUNDS rounds, alternating, 
 # adds time, so each side's best round is its figure; every round is printed.
 # best: the smallest of the numbers given
 best() { python3 -c "import sys; print(f'{min(map(float, sys.argv[1:])):.2f}')" "$@"; }
-# rate SECONDS: libcrypto's RSA-4096 signatures a second on every core at once (openssl speed
-# -multi; kmodsig's `make build` signs RSA through libcrypto), over a wall-clock window
-rate() { openssl speed -elapsed -seconds "$1" -multi "$(nproc)" rsa4096 2>/dev/null | awk '/^rsa 4096/ {print $6}'; }
+# rsafloor SECONDS: libcrypto's RSA-4096 signing on every core at once (kmodsig's `make build`
+# signs RSA through libcrypto) over a wall-clock window: "signatures a second, CPU seconds a
+# signature" (bench/rsafloor.py: one `openssl speed` per core, each stopped after its signing
+# test, so no window also runs the verification test, as long again)
+rsafloor() { python3 bench/rsafloor.py "$1"; }
+rate() { rsafloor "$1" | cut -d' ' -f1; }
 # window RATE: a window as long as the floor at that rate (whole seconds, at least 3)
 window() { python3 -c "import math, sys; print(max(3, math.ceil($total / float(sys.argv[1]))))" "$1"; }
 for spec in "rsa4096 sha256" "rsa2048 sha256" "ecdsa-p384 sha384"; do
   set -- $spec; key=$1; h=$2
   sfs=(); kms=(); rss=0; rates=(); befores=(); afters=(); cpus=()
   if [ "$key" = rsa4096 ]; then
-    win=$(window "$(rate 3)")
-    # the same floor in CPU time, which the hypervisor's steal and the neighbours inflate far
-    # less than wall time: openssl speed without -elapsed counts signatures per second of its
-    # own user CPU, summed over its processes (so one signature costs cores/rate of CPU)
-    cpurate=$(openssl speed -seconds 10 -multi "$(nproc)" rsa4096 2>/dev/null | awk '/^rsa 4096/ {print $6}')
+    win=$(window "$(rate 3)"); cpub=(); cpua=()
   fi
   for r in $(seq "$ROUNDS"); do
     # fresh output directories, nothing deleted until the end: deleting thousands of files
@@ -96,7 +95,7 @@ for spec in "rsa4096 sha256" "rsa2048 sha256" "ecdsa-p384 sha384"; do
       # the floor's rate right before and right after kmodsig's round, each over a window as
       # long as the floor itself: a 3-second window's rate moves more than a batch-long one's,
       # so the best of short windows would set the floor by a quick moment the batch never had
-      b=$(rate "$win"); befores+=("$b")
+      read -r b c < <(rsafloor "$win"); befores+=("$b"); cpub+=("$c")
     fi
     t2=$(now)
     /usr/bin/time -f '%M %U %S' -o "$W/rss" "$KM" convert --to pkcs7 --key "$KEYS/$key.pem" --hash "$h" -j 2 --out-dir "$kmo" "$W/unsigned" 2>/dev/null
@@ -105,7 +104,7 @@ for spec in "rsa4096 sha256" "rsa2048 sha256" "ecdsa-p384 sha384"; do
     sfs+=("$(secs "$t0" "$t1")"); kms+=("$(secs "$t2" "$t3")"); rss=$(( m > rss ? m : rss ))
     cpus+=("$(python3 -c "print(f'{$u+$sy:.2f}')")")
     if [ "$key" = rsa4096 ]; then
-      a=$(rate "$win"); afters+=("$a"); rates+=("$b" "$a"); win=$(window "$a")
+      read -r a c < <(rsafloor "$win"); afters+=("$a"); cpua+=("$c"); rates+=("$b" "$a"); win=$(window "$a")
     fi
   done
   sf=$(best "${sfs[@]}"); km=$(best "${kms[@]}")
@@ -113,8 +112,9 @@ for spec in "rsa4096 sha256" "rsa2048 sha256" "ecdsa-p384 sha384"; do
   echo "  rounds: sign-file ${sfs[*]} s; kmodsig ${kms[*]} s"
   if [ "$key" = rsa4096 ]; then
     km4096=$km; kms4096=("${kms[@]}"); befores4096=("${befores[@]}"); afters4096=("${afters[@]}"); cpus4096=("${cpus[@]}")
+    cpub4096=("${cpub[@]}"); cpua4096=("${cpua[@]}")
     best_rate=$(python3 -c "import sys; print(max(map(float, sys.argv[1:])))" "${rates[@]}")
-    echo "  libcrypto RSA-4096 signatures a second on $(nproc) cores (openssl speed -elapsed -multi $(nproc), windows as long as the floor), before/after each round: $(python3 -c "import sys
+    echo "  libcrypto RSA-4096 signatures a second on $(nproc) cores (openssl speed -elapsed, one a core, windows as long as the floor), before/after each round: $(python3 -c "import sys
 b, a = sys.argv[1].split(), sys.argv[2].split()
 print(', '.join(f'{x}/{y}' for x, y in zip(b, a)))" "${befores[*]}" "${afters[*]}")"
   fi
@@ -129,11 +129,15 @@ t = list(map(float, sys.argv[1].split()))
 b = list(map(float, sys.argv[2].split())); a = list(map(float, sys.argv[3].split()))
 q = [k / ($total / ((x + y) / 2)) for k, x, y in zip(t, b, a)]
 print(' '.join(f'{x:.2f}x' for x in q) + f'; median {statistics.median(q):.2f}x')" "${kms4096[*]}" "${befores4096[*]}" "${afters4096[*]}")"
-# Not the target's measure (that is wall time, above), but a steadier one on a shared host.
-echo "  in CPU time (kmodsig's user+system against $total × $(nproc) / $cpurate s of libcrypto signing, openssl speed's CPU-time rate): $(python3 -c "import sys, statistics
-f = $total * $(nproc) / float(sys.argv[2])
-q = [float(c) / f for c in sys.argv[1].split()]
-print(' '.join(f'{x:.2f}x' for x in q) + f'; median {statistics.median(q):.2f}x (floor {f:.1f} s of CPU; batches ' + ', '.join(sys.argv[1].split()) + ' s)')" "${cpus4096[*]}" "$cpurate")"
+# Not the target's measure (that is wall time, above), but one the hypervisor's steal does not
+# inflate: each round's user+system time against modules × the CPU time of one signature in
+# the windows around it.
+echo "  in CPU time (kmodsig's user+system against $total × the CPU of one signature in the windows around the round): $(python3 -c "import sys, statistics
+t = list(map(float, sys.argv[1].split()))
+b = list(map(float, sys.argv[2].split())); a = list(map(float, sys.argv[3].split()))
+f = [$total * (x + y) / 2 for x, y in zip(b, a)]
+q = [c / x for c, x in zip(t, f)]
+print(' '.join(f'{x:.2f}x' for x in q) + '; median ' + f'{statistics.median(q):.2f}x (batches ' + ', '.join(f'{c:.2f}' for c in t) + ' s of CPU; floors ' + ', '.join(f'{x:.2f}' for x in f) + ' s; a signature ' + ', '.join(f'{x*1000:.2f}/{y*1000:.2f}' for x, y in zip(b, a)) + ' ms before/after)')" "${cpus4096[*]}" "${cpub4096[*]}" "${cpua4096[*]}")"
 largest=$(find "$MODULES" -name '*.ko' -printf '%s\n' | sort -n | tail -1)
 echo "RSS budget (3x largest module + 32 MiB): $(( (3*largest) / 1048576 + 32 )) MiB"
 
