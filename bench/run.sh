@@ -90,16 +90,17 @@ best() { python3 -c "import sys; print(f'{min(map(float, sys.argv[1:])):.2f}')" 
 # rsafloor SECONDS: libcrypto's RSA-4096 signing on every core at once (kmodsig's `make build`
 # signs RSA through libcrypto) over a wall-clock window: "signatures a second, CPU seconds a
 # signature" (bench/rsafloor.py: one `openssl speed` per core, each stopped after its signing
-# test, so no window also runs the verification test, as long again)
+# test, so no window also runs the verification test, as long again); called in an assignment
+# of its own, so that under set -e a failed window stops the bench instead of leaving a blank
 rsafloor() { python3 bench/rsafloor.py "$1"; }
-rate() { rsafloor "$1" | cut -d' ' -f1; }
+rate() { local fl; fl=$(rsafloor "$1") || return 1; echo "${fl%% *}"; }
 # window RATE: a window as long as the floor at that rate (whole seconds, at least 3)
 window() { python3 -c "import math, sys; print(max(3, math.ceil($total / float(sys.argv[1]))))" "$1"; }
 for spec in "rsa4096 sha256" "rsa2048 sha256" "ecdsa-p384 sha384"; do
   set -- $spec; key=$1; h=$2
   sfs=(); kms=(); rss=0; rates=(); befores=(); afters=(); cpus=()
   if [ "$key" = rsa4096 ]; then
-    win=$(window "$(rate 3)"); cpub=(); cpua=()
+    r3=$(rate 3); win=$(window "$r3"); cpub=(); cpua=()
   fi
   for r in $(seq "$ROUNDS"); do
     # fresh output directories, nothing deleted until the end: deleting thousands of files
@@ -115,7 +116,7 @@ for spec in "rsa4096 sha256" "rsa2048 sha256" "ecdsa-p384 sha384"; do
       # the floor's rate right before and right after kmodsig's round, each over a window as
       # long as the floor itself: a 3-second window's rate moves more than a batch-long one's,
       # so the best of short windows would set the floor by a quick moment the batch never had
-      read -r b c < <(rsafloor "$win"); befores+=("$b"); cpub+=("$c")
+      fl=$(rsafloor "$win"); read -r b c <<< "$fl"; befores+=("$b"); cpub+=("$c")
     fi
     t2=$(now)
     /usr/bin/time -f '%M %U %S' -o "$W/rss" "$KM" convert --to pkcs7 --key "$KEYS/$key.pem" --hash "$h" -j 2 --out-dir "$kmo" "$W/unsigned" 2>/dev/null
@@ -124,7 +125,7 @@ for spec in "rsa4096 sha256" "rsa2048 sha256" "ecdsa-p384 sha384"; do
     sfs+=("$(secs "$t0" "$t1")"); kms+=("$(secs "$t2" "$t3")"); rss=$(( m > rss ? m : rss ))
     cpus+=("$(python3 -c "print(f'{$u+$sy:.2f}')")")
     if [ "$key" = rsa4096 ]; then
-      read -r a c < <(rsafloor "$win"); afters+=("$a"); cpua+=("$c"); rates+=("$b" "$a"); win=$(window "$a")
+      fl=$(rsafloor "$win"); read -r a c <<< "$fl"; afters+=("$a"); cpua+=("$c"); rates+=("$b" "$a"); win=$(window "$a")
     fi
   done
   sf=$(best "${sfs[@]}"); km=$(best "${kms[@]}")
