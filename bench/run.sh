@@ -24,7 +24,11 @@ make -s build >/dev/null   # with libcrypto RSA signing when cgo and libssl-dev 
 KM=$PWD/bin/kmodsig
 eval "$(go run ./internal/corpus/fetch)"   # MODULES, CERT, PACKAGE
 W=$(mktemp -d); img=""; dev=""
-cleanup() { if [ -n "$dev" ]; then umount "$W" 2>/dev/null || true; losetup -d "$dev" || true; fi; rm -f "$img"; rm -rf "$W"; }
+# cleanup unmounts the loop filesystem lazily: when the bench is killed (not by Ctrl-C, which
+# stops its whole process group) a sign-file or kmodsig it started may still be working in it,
+# and a plain umount would fail, leaving the mount, the loop device and the image behind. The
+# loop device then goes when the last of them exits (detaching a busy one sets autoclear).
+cleanup() { if [ -n "$dev" ]; then umount -l "$W" 2>/dev/null || true; losetup -d "$dev" 2>/dev/null || true; fi; rm -f "$img"; rm -rf "$W"; }
 trap cleanup EXIT
 # The trees the tools write go to a fresh ext4 with a journal (Debian's default), on a loop
 # device over a sparse image, when root can make one (BENCH_FS=here keeps them in $TMPDIR).
