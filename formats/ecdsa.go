@@ -64,7 +64,6 @@ func signECDSA(k *ecdsa.PrivateKey, digest []byte, h crypto.Hash) (sig []byte, d
 	if err != nil {
 		return nil, true, err
 	}
-	size := N.Size()
 	d, err := bigmod.NewNat().SetBytes(db, N)
 	if err != nil {
 		return nil, true, err
@@ -73,7 +72,7 @@ func signECDSA(k *ecdsa.PrivateKey, digest []byte, h crypto.Hash) (sig []byte, d
 	if nonce == nil {
 		return nil, true, errors.New("ecdsa: no RFC 6979 nonce in range")
 	}
-	kb := nonce.FillBytes(make([]byte, size))
+	kb := nonce.FillBytes(make([]byte, N.Size()))
 	r, err := scalar.BaseX(scalar.ECDH(k.Curve), kb, N)
 	if err != nil {
 		return nil, true, err
@@ -85,9 +84,9 @@ func signECDSA(k *ecdsa.PrivateKey, digest []byte, h crypto.Hash) (sig []byte, d
 	if err != nil {
 		return nil, true, err
 	}
-	b, err := bigmod.NewNat().SetBytes(blind.Add(blind, big.NewInt(1)).FillBytes(make([]byte, size)), N)
-	if err != nil {
-		return nil, true, err
+	b, ok := scalar.FromBig(blind.Add(blind, big.NewInt(1)), N)
+	if !ok {
+		return nil, true, errors.New("ecdsa: blinding factor out of range")
 	}
 	kInv, err := bigmod.NewNat().SetBytes(kb, N)
 	if err != nil {
@@ -98,8 +97,9 @@ func signECDSA(k *ecdsa.PrivateKey, digest []byte, h crypto.Hash) (sig []byte, d
 	if inv.ModInverse(inv, n) == nil {
 		return nil, true, errors.New("ecdsa: blinded nonce not invertible")
 	}
-	if _, err := kInv.SetBytes(inv.FillBytes(make([]byte, size)), N); err != nil {
-		return nil, true, err
+	kInv, ok = scalar.FromBig(inv, N)
+	if !ok {
+		return nil, true, errors.New("ecdsa: blinded inverse out of range")
 	}
 	kInv.Mul(b, N) // (k·b)⁻¹·b = k⁻¹
 	e, err := scalar.Digest(digest, N)

@@ -96,12 +96,11 @@ func verifyECDSAWithSecret(priv *ecdsa.PrivateKey, h crypto.Hash, digest, sig []
 	if err != nil {
 		return false
 	}
-	size := N.Size()
 	// t = (e + r·d)·s⁻¹ mod n, in constant time: t is the nonce when the signature is right.
 	// s is public, so its inverse is math/big's.
 	dN, ok1 := scalar.Nat(db, N)
-	rN, ok2 := scalar.Nat(r.FillBytes(make([]byte, size)), N)
-	wN, ok3 := scalar.Nat(new(big.Int).ModInverse(s, n).FillBytes(make([]byte, size)), N)
+	rN, ok2 := scalar.FromBig(r, N)
+	wN, ok3 := scalar.FromBig(new(big.Int).ModInverse(s, n), N)
 	e, err := scalar.Digest(digest, N)
 	if !ok1 || !ok2 || !ok3 || err != nil {
 		return false
@@ -120,7 +119,7 @@ func verifyECDSAWithSecret(priv *ecdsa.PrivateKey, h crypto.Hash, digest, sig []
 		if k == nil {
 			return false
 		}
-		if kN, ok := scalar.Nat(k.FillBytes(make([]byte, size)), N); !ok || t.Equal(kN) != 1 {
+		if kN, ok := scalar.FromBig(k, N); !ok || t.Equal(kN) != 1 {
 			return false
 		}
 	}

@@ -9,6 +9,7 @@ package scalar
 import (
 	"crypto/ecdh"
 	"crypto/elliptic"
+	"math/big"
 	"sync"
 
 	"filippo.io/bigmod"
@@ -35,6 +36,16 @@ func Order(c elliptic.Curve) (*bigmod.Modulus, error) {
 func Nat(b []byte, m *bigmod.Modulus) (n *bigmod.Nat, ok bool) {
 	n, err := bigmod.NewNat().SetBytes(b, m)
 	return n, err == nil
+}
+
+// FromBig returns x as an element of m; ok is false when x is negative or not below m. It
+// is the one way math/big values (the RFC 6979 nonce, a signature's public r and s⁻¹, an
+// inverse math/big computed) become bigmod ones here.
+func FromBig(x *big.Int, m *bigmod.Modulus) (n *bigmod.Nat, ok bool) {
+	if x.Sign() < 0 || x.BitLen() > m.BitLen() {
+		return nil, false
+	}
+	return Nat(x.FillBytes(make([]byte, m.Size())), m)
 }
 
 // ECDH returns crypto/ecdh's curve for c, or nil for a curve it lacks (P-224).

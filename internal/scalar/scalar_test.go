@@ -28,6 +28,22 @@ func TestOrder(t *testing.T) {
 		if _, ok := Nat(n.FillBytes(make([]byte, m.Size())), m); ok {
 			t.Errorf("%s: n accepted", c.Params().Name)
 		}
+		one := big.NewInt(1)
+		for _, tc := range []struct {
+			x  *big.Int
+			ok bool
+		}{
+			{big.NewInt(0), true},
+			{new(big.Int).Sub(n, one), true},
+			{n, false},
+			{new(big.Int).Lsh(one, uint(m.BitLen())), false}, // longer than n: FillBytes would panic
+			{big.NewInt(-1), false},
+		} {
+			x, ok := FromBig(tc.x, m)
+			if ok != tc.ok || ok && new(big.Int).SetBytes(x.Bytes(m)).Cmp(tc.x) != 0 {
+				t.Errorf("%s: FromBig(%x) = %v, %v; want ok %v", c.Params().Name, tc.x, x, ok, tc.ok)
+			}
+		}
 	}
 }
 
