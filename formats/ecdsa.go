@@ -88,16 +88,16 @@ func signECDSA(k *ecdsa.PrivateKey, digest []byte, h crypto.Hash) (sig []byte, d
 	if !ok {
 		return nil, true, errors.New("ecdsa: blinding factor out of range")
 	}
-	kInv, err := bigmod.NewNat().SetBytes(kb, N)
+	blinded, err := bigmod.NewNat().SetBytes(kb, N)
 	if err != nil {
 		return nil, true, err
 	}
-	kInv.Mul(b, N) // k·b
-	inv := new(big.Int).SetBytes(kInv.Bytes(N))
+	blinded.Mul(b, N) // k·b
+	inv := new(big.Int).SetBytes(blinded.Bytes(N))
 	if inv.ModInverse(inv, n) == nil {
 		return nil, true, errors.New("ecdsa: blinded nonce not invertible")
 	}
-	kInv, ok = scalar.FromBig(inv, N)
+	kInv, ok := scalar.FromBig(inv, N)
 	if !ok {
 		return nil, true, errors.New("ecdsa: blinded inverse out of range")
 	}
