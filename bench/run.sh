@@ -163,6 +163,44 @@ b = list(map(float, sys.argv[2].split())); a = list(map(float, sys.argv[3].split
 f = [$total * (x + y) / 2 for x, y in zip(b, a)]
 q = [c / x for c, x in zip(t, f)]
 print(' '.join(f'{x:.2f}x' for x in q) + '; median ' + f'{statistics.median(q):.2f}x (batches ' + ', '.join(f'{c:.2f}' for c in t) + ' s of CPU; floors ' + ', '.join(f'{x:.2f}' for x in f) + ' s; a signature ' + ', '.join(f'{x*1000:.2f}/{y*1000:.2f}' for x, y in zip(b, a)) + ' ms before/after)')" "${cpus4096[*]}" "${cpub4096[*]}" "${cpua4096[*]}")"
+# The same floor, interleaved: the set in $PARTS parts, each re-signed by a kmodsig batch of its
+# own between two floor windows as long as a part's floor (W P1 W P2 ... W), $PASSES times.
+# Each part is set against the mean rate of the windows on either side, and the pass's ratio
+# is the sum of its parts' times over the sum of their floors. This host's speed moves by up to
+# a fifth within a minute, and one round above pairs a 12-second batch with windows 11 s
+# before and after it; here every 3 seconds of batch have a window right beside them. Parts
+# cost more than one batch, never less: each is a process of its own, with its start-up
+# (key, walk: about 15 ms), its last module alone and its final syncfs.
+PARTS=${PARTS:-4}; PASSES=${PASSES:-2}
+per=$(( (total + PARTS - 1) / PARTS ))
+split -l "$per" -d -a 2 "$W/list" "$W/part."
+parts=$(cd "$W" && ls part.* | sed 's/^part\.//')
+for p in $parts; do   # each part's input: hard links into the unsigned tree (untimed)
+  mkdir "$W/in-$p"; (cd "$W/unsigned" && xargs -a "$W/part.$p" cp -l --parents -t "$W/in-$p")
+done
+fl=$(rate 3); pwin=$(python3 -c "import math; print(max(3, math.ceil($per / $fl)))")
+ptimes=(); pmods=(); prates=()
+for pass in $(seq "$PASSES"); do
+  sync
+  fl=$(rsafloor "$pwin"); prates+=("${fl%% *}")
+  for p in $parts; do
+    t0=$(now)
+    "$KM" convert --to pkcs7 --key "$KEYS/rsa4096.pem" --hash sha256 -j 2 --out-dir "$W/pk-$pass-$p" "$W/in-$p" 2>/dev/null
+    t1=$(now)
+    fl=$(rsafloor "$pwin"); prates+=("${fl%% *}")
+    ptimes+=("$(secs "$t0" "$t1")"); pmods+=("$(wc -l < "$W/part.$p")")
+  done
+done
+echo "RSA-4096 floor, interleaved ($PASSES passes over the set in $PARTS parts, ${pwin}-second windows between them): $(python3 -c "import sys
+parts, passes = int(sys.argv[1]), int(sys.argv[2])
+t = list(map(float, sys.argv[3].split())); m = list(map(int, sys.argv[4].split())); r = list(map(float, sys.argv[5].split()))
+out = []
+for q in range(passes):
+    rs = r[q * (parts + 1):(q + 1) * (parts + 1)]
+    ts, ms = t[q * parts:(q + 1) * parts], m[q * parts:(q + 1) * parts]
+    floor = sum(n / ((a + b) / 2) for n, a, b in zip(ms, rs, rs[1:]))
+    out.append(f'{sum(ts) / floor:.2f}x ({sum(ts):.2f} s against {floor:.2f} s; parts ' + ' '.join(f'{x:.2f}' for x in ts) + ' s; windows ' + ' '.join(f'{x:.0f}' for x in rs) + ' signatures a second)')
+print('; '.join(out))" "$PARTS" "$PASSES" "${ptimes[*]}" "${pmods[*]}" "${prates[*]}")"
 largest=$(find "$MODULES" -name '*.ko' -printf '%s\n' | sort -n | tail -1)
 echo "RSS budget (3x largest module + 32 MiB): $(( (3*largest) / 1048576 + 32 )) MiB"
 
