@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # bench/run.sh: kmodsig against its peers on the same inputs in one run, printing ratios
 # (DESIGN.md, issues 2 and 8). Inputs: the real Debian 6.1 module set (fetched into the cache
-# by internal/corpus). Usage: [ROUNDS=3] bench/run.sh [N]   (N modules for the sign-file loop,
-# default 400; ROUNDS of step 2, default 3)
+# by internal/corpus). Usage: [ROUNDS=3] [PARTS=4] [PASSES=2] bench/run.sh [N]   (N modules for
+# the sign-file loop, default 400; ROUNDS of step 2, default 3; the interleaved RSA-4096 floor's
+# PASSES over the set in PARTS parts)
 #
 #   1. re-sign N modules: sign-file one process per module in a loop, xargs -P2 sign-file, and
 #      kmodsig convert -j2, with RSA-4096 SHA-256 (the Debian profile);
 #   2. re-sign the whole set: xargs -P2 sign-file vs kmodsig, RSA-4096, RSA-2048, ECDSA P-384,
-#      alternating over ROUNDS rounds, each side's best round;
+#      alternating over ROUNDS rounds, each side's best round; RSA-4096 against the signing
+#      floor (openssl speed on every core) by round and, interleaved, by part of the set;
 #   3. inspect the whole set: one modinfo process vs kmodsig inspect;
 #   4. verify the whole set: sha256sum -P2 (the hashing floor) vs kmodsig verify;
 #   5. verify the whole set from disk (root: the page cache dropped before each tool runs);
@@ -24,6 +26,16 @@ make -s build >/dev/null   # with libcrypto RSA signing when cgo and libssl-dev 
 KM=$PWD/bin/kmodsig
 eval "$(go run ./internal/corpus/fetch)"   # MODULES, CERT, PACKAGE
 W=$(mktemp -d); img=""; dev=""
+PARTS=${PARTS:-4}; PASSES=${PASSES:-2}   # the interleaved floor (step 2)
+# Space: the set's size for each output tree the run keeps until the end (step 2: both tools,
+# three keys, every round; the interleaved passes; the unsigned copy and step 1), a tenth more,
+# and half a GiB for the loop filesystem's own metadata. Checked now, not found out mid-run.
+setsize=$(du -sb "$MODULES" | cut -f1)
+need=$(( setsize * (6 * ROUNDS + PASSES + 2) * 11 / 10 + (512 << 20) ))
+avail=$(df --output=avail -B1 "$W" | tail -1)
+if [ "$avail" -lt "$need" ]; then
+  echo "bench: needs $(( need >> 20 )) MiB free where it writes ($W), has $(( avail >> 20 )) MiB (set TMPDIR)"; rmdir "$W"; exit 1
+fi
 # cleanup unmounts the loop filesystem lazily: when the bench is killed (not by Ctrl-C, which
 # stops its whole process group) a sign-file or kmodsig it started may still be working in it,
 # and a plain umount would fail, leaving the mount, the loop device and the image behind. The
@@ -170,8 +182,8 @@ print(' '.join(f'{x:.2f}x' for x in q) + '; median ' + f'{statistics.median(q):.
 # a fifth within a minute, and one round above pairs a 12-second batch with windows 11 s
 # before and after it; here every 3 seconds of batch have a window right beside them. Parts
 # cost more than one batch, never less: each is a process of its own, with its start-up
-# (key, walk: about 15 ms), its last module alone and its final syncfs.
-PARTS=${PARTS:-4}; PASSES=${PASSES:-2}
+# (key, walk: about 15 ms), its last module alone and its final syncfs. PARTS and PASSES are set
+# at the top.
 per=$(( (total + PARTS - 1) / PARTS ))
 split -l "$per" -d -a 2 "$W/list" "$W/part."
 parts=$(cd "$W" && ls part.* | sed 's/^part\.//')
