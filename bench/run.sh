@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
 # bench/run.sh: kmodsig against its peers on the same inputs in one run, printing ratios
 # (DESIGN.md, issues 2 and 8). Inputs: the real Debian 6.1 module set (fetched into the cache
-# by internal/corpus). Usage: [ROUNDS=3] [PARTS=4] [PASSES=2] bench/run.sh [N]   (N modules for
-# the sign-file loop, default 400; ROUNDS of step 2, default 3; the interleaved RSA-4096 floor's
-# PASSES over the set in PARTS parts)
+# by internal/corpus). Usage: [ROUNDS=3] bench/run.sh [N]   (N modules for the sign-file loop,
+# default 400; ROUNDS of step 2, default 3)
 #
 #   1. re-sign N modules: sign-file one process per module in a loop, xargs -P2 sign-file, and
 #      kmodsig convert -j2, with RSA-4096 SHA-256 (the Debian profile);
 #   2. re-sign the whole set: xargs -P2 sign-file vs kmodsig, RSA-4096, RSA-2048, ECDSA P-384,
 #      alternating over ROUNDS rounds, each side's best round; RSA-4096 against the signing
-#      floor (openssl speed on every core) by round and, interleaved, by part of the set;
+#      floor (openssl speed on every core), round by round;
 #   3. inspect the whole set: one modinfo process vs kmodsig inspect;
 #   4. verify the whole set: sha256sum -P2 (the hashing floor) vs kmodsig verify;
 #   5. verify the whole set from disk (root: the page cache dropped before each tool runs);
@@ -26,12 +25,11 @@ make -s build >/dev/null   # with libcrypto RSA signing when cgo and libssl-dev 
 KM=$PWD/bin/kmodsig
 eval "$(go run ./internal/corpus/fetch)"   # MODULES, CERT, PACKAGE
 W=$(mktemp -d); img=""; dev=""
-PARTS=${PARTS:-4}; PASSES=${PASSES:-2}   # the interleaved floor (step 2)
 # Space: the set's size for each output tree the run keeps until the end (step 2: both tools,
-# three keys, every round; the interleaved passes; the unsigned copy and step 1), a tenth more,
-# and half a GiB for the loop filesystem's own metadata. Checked now, not found out mid-run.
+# three keys, every round; the unsigned copy and step 1), a tenth more, and half a GiB for the
+# loop filesystem's own metadata. Checked now, not found out mid-run.
 setsize=$(du -sb "$MODULES" | cut -f1)
-need=$(( setsize * (6 * ROUNDS + PASSES + 2) * 11 / 10 + (512 << 20) ))
+need=$(( setsize * (6 * ROUNDS + 2) * 11 / 10 + (512 << 20) ))
 avail=$(df --output=avail -B1 "$W" | tail -1)
 if [ "$avail" -lt "$need" ]; then
   echo "bench: needs $(( need >> 20 )) MiB free where it writes ($W), has $(( avail >> 20 )) MiB (set TMPDIR)"; rmdir "$W"; exit 1
@@ -175,44 +173,6 @@ b = list(map(float, sys.argv[2].split())); a = list(map(float, sys.argv[3].split
 f = [$total * (x + y) / 2 for x, y in zip(b, a)]
 q = [c / x for c, x in zip(t, f)]
 print(' '.join(f'{x:.2f}x' for x in q) + '; median ' + f'{statistics.median(q):.2f}x (batches ' + ', '.join(f'{c:.2f}' for c in t) + ' s of CPU; floors ' + ', '.join(f'{x:.2f}' for x in f) + ' s; a signature ' + ', '.join(f'{x*1000:.2f}/{y*1000:.2f}' for x, y in zip(b, a)) + ' ms before/after)')" "${cpus4096[*]}" "${cpub4096[*]}" "${cpua4096[*]}")"
-# The same floor, interleaved: the set in $PARTS parts, each re-signed by a kmodsig batch of its
-# own between two floor windows as long as a part's floor (W P1 W P2 ... W), $PASSES times.
-# Each part is set against the mean rate of the windows on either side, and the pass's ratio
-# is the sum of its parts' times over the sum of their floors. This host's speed moves by up to
-# a fifth within a minute, and one round above pairs a 12-second batch with windows 11 s
-# before and after it; here every 3 seconds of batch have a window right beside them. Parts
-# cost more than one batch, never less: each is a process of its own, with its start-up
-# (key, walk: about 15 ms), its last module alone and its final syncfs. PARTS and PASSES are set
-# at the top.
-per=$(( (total + PARTS - 1) / PARTS ))
-split -l "$per" -d -a 2 "$W/list" "$W/part."
-parts=$(cd "$W" && ls part.* | sed 's/^part\.//')
-for p in $parts; do   # each part's input: hard links into the unsigned tree (untimed)
-  mkdir "$W/in-$p"; (cd "$W/unsigned" && xargs -a "$W/part.$p" cp -l --parents -t "$W/in-$p")
-done
-fl=$(rate 3); pwin=$(python3 -c "import math; print(max(3, math.ceil($per / $fl)))")
-ptimes=(); pmods=(); prates=()
-for pass in $(seq "$PASSES"); do
-  sync
-  fl=$(rsafloor "$pwin"); prates+=("${fl%% *}")
-  for p in $parts; do
-    t0=$(now)
-    "$KM" convert --to pkcs7 --key "$KEYS/rsa4096.pem" --hash sha256 -j 2 --out-dir "$W/pk-$pass-$p" "$W/in-$p" 2>/dev/null
-    t1=$(now)
-    fl=$(rsafloor "$pwin"); prates+=("${fl%% *}")
-    ptimes+=("$(secs "$t0" "$t1")"); pmods+=("$(wc -l < "$W/part.$p")")
-  done
-done
-echo "RSA-4096 floor, interleaved ($PASSES passes over the set in $PARTS parts, ${pwin}-second windows between them): $(python3 -c "import sys
-parts, passes = int(sys.argv[1]), int(sys.argv[2])
-t = list(map(float, sys.argv[3].split())); m = list(map(int, sys.argv[4].split())); r = list(map(float, sys.argv[5].split()))
-out = []
-for q in range(passes):
-    rs = r[q * (parts + 1):(q + 1) * (parts + 1)]
-    ts, ms = t[q * parts:(q + 1) * parts], m[q * parts:(q + 1) * parts]
-    floor = sum(n / ((a + b) / 2) for n, a, b in zip(ms, rs, rs[1:]))
-    out.append(f'{sum(ts) / floor:.2f}x ({sum(ts):.2f} s against {floor:.2f} s; parts ' + ' '.join(f'{x:.2f}' for x in ts) + ' s; windows ' + ' '.join(f'{x:.0f}' for x in rs) + ' signatures a second)')
-print('; '.join(out))" "$PARTS" "$PASSES" "${ptimes[*]}" "${pmods[*]}" "${prates[*]}")"
 largest=$(find "$MODULES" -name '*.ko' -printf '%s\n' | sort -n | tail -1)
 echo "RSS budget (3x largest module + 32 MiB): $(( (3*largest) / 1048576 + 32 )) MiB"
 
