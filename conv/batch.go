@@ -121,6 +121,13 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 	for i, in := range inputs {
 		rep.Files[i] = FileResult{Path: in.Path, Target: o.To, Outcome: NotStarted}
 	}
+	shared := sharedOutputs(inputs, o)
+	for i, err := range shared {
+		if err != nil {
+			done(i, FileResult{Path: inputs[i].Path, Output: OutputPath(inputs[i], o), Target: o.To,
+				Outcome: Failed, Error: err.Error()})
+		}
+	}
 	// Signing is CPU-bound and runs on `jobs` workers. Memory is bounded by bytes, not by
 	// count: a module holds its weight (its size) of a budget as large as the largest module
 	// (at least MinBatchBudget) from before it is read until its temporary file is written, so
@@ -183,6 +190,9 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 		}
 	}
 	process := func(i int) {
+		if shared != nil && shared[i] != nil {
+			return // failed above
+		}
 		w := weight(inputs[i])
 		if err := sem.Acquire(context.Background(), w); err != nil {
 			done(i, FileResult{Path: inputs[i].Path, Target: o.To, Outcome: Failed, Error: err.Error()})
@@ -287,6 +297,41 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	return rep
+}
+
+// ErrSharedOutput is the error of a batch input whose result would go to the same file as
+// the result of an earlier input.
+var ErrSharedOutput = errors.New("output shared with another input")
+
+// sharedOutputs finds the inputs whose output (OutputPath) is already the output of an
+// earlier input, in the batch's order: two directory arguments with the same layout under
+// one --out-dir (two kernels' module trees), two files of the same name from different
+// directories, or one file given twice. Two workers would write that output at once and
+// one result would silently replace the other, while the report counted both as converted;
+// so the later input fails instead (ErrSharedOutput), naming the earlier one, and the
+// earlier one is converted. It returns nil when no output is shared. Paths are compared
+// cleaned, as strings: two names of one file through a symbolic or a hard link are not
+// found.
+func sharedOutputs(inputs []Input, o Options) []error {
+	var errs []error
+	first := make(map[string]int, len(inputs))
+	for i, in := range inputs {
+		out := filepath.Clean(OutputPath(in, o))
+		j, ok := first[out]
+		if !ok {
+			first[out] = i
+			continue
+		}
+		if errs == nil {
+			errs = make([]error, len(inputs))
+		}
+		if filepath.Clean(in.Path) == filepath.Clean(inputs[j].Path) {
+			errs[i] = fmt.Errorf("%w: %s is given more than once", ErrSharedOutput, in.Path)
+		} else {
+			errs[i] = fmt.Errorf("%w: %s is also the output of %s", ErrSharedOutput, out, inputs[j].Path)
+		}
+	}
+	return errs
 }
 
 // Workers is how many workers a batch runs for a jobs setting (Options.Jobs,
