@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/vbauerster/mpb/v8"
@@ -112,7 +113,13 @@ func (c *ConvertCmd) Run(e *env) error {
 			bar.Increment()
 		}
 		if r.Outcome == conv.Failed {
-			fmt.Fprintf(e.stderr, "%s: error: %s: %s\n", programName, r.Path, r.Error)
+			// A format error names the file itself ("PATH: FORMAT: offset ..."); others
+			// ("source is none, not gpg2012") get it here.
+			msg := r.Error
+			if !strings.HasPrefix(msg, r.Path+": ") {
+				msg = r.Path + ": " + msg
+			}
+			fmt.Fprintf(e.stderr, "%s: error: %s\n", programName, msg)
 		}
 	}
 	rep := conv.Convert(ctx, inputs, o)
