@@ -48,25 +48,37 @@ func Sniff(b []byte) Compression {
 // The output buffer is sized from the container's own record of the uncompressed size (zstd
 // frame header, xz index, gzip ISIZE) when it has one, so the module is not copied while
 // growing; the record is only a hint, bounded by [maxRatio] times the input.
+//
+// Its errors are *formats.FormatError with the container as the format (Path empty: Open
+// sets it) and an offset in b: where the xz stream's layout is wrong, or, for bad compressed
+// data, how far the decoder had read when it failed (the data is bad at or before that
+// offset: decoders read ahead). An error of size (formats.ErrTooLarge) has no offset.
 func Decompress(b []byte, c Compression) ([]byte, error) {
 	hint := sizeHint(b, c)
+	tooLarge := func(msg string, args ...any) error {
+		return &formats.FormatError{Format: string(c), Off: -1, Msg: fmt.Sprintf(msg, args...), Err: formats.ErrTooLarge}
+	}
+	in := &countingReader{r: bytes.NewReader(b)}
+	bad := func(err error) error {
+		return &formats.FormatError{Format: string(c), Off: in.n, Msg: "bad compressed data at or before this offset", Err: err}
+	}
 	var r io.Reader
 	switch c {
 	case None:
 		return b, nil
 	case XZ:
-		_, dict, ok := xzLayout(b)
-		if !ok {
-			return nil, fmt.Errorf("%s: not a valid xz file (stream layout)", c)
+		_, dict, err := xzLayout(b)
+		if err != nil {
+			return nil, err
 		}
 		if dict > MaxXZDict {
-			return nil, fmt.Errorf("%s: %w: LZMA2 dictionary of %d bytes (at most %d)", c, formats.ErrTooLarge, dict, MaxXZDict)
+			return nil, tooLarge("LZMA2 dictionary of %d bytes (at most %d)", dict, MaxXZDict)
 		}
 		// DictCap is a minimum (the reader's default is 8 MiB); each block's header sets
 		// the real size, checked above.
-		xr, err := xz.ReaderConfig{DictCap: 4096}.NewReader(bytes.NewReader(b))
+		xr, err := xz.ReaderConfig{DictCap: 4096}.NewReader(in)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", c, err)
+			return nil, bad(err)
 		}
 		r = xr
 	case Zstd:
@@ -77,18 +89,24 @@ func Decompress(b []byte, c Compression) ([]byte, error) {
 		out, err := dec.DecodeAll(b, make([]byte, 0, hint))
 		if err != nil {
 			if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
-				return nil, fmt.Errorf("%s: %w: decompressed module larger than %d bytes", c, formats.ErrTooLarge, formats.MaxModuleSize)
+				return nil, tooLarge("decompressed module larger than %d bytes", formats.MaxModuleSize)
 			}
-			return nil, fmt.Errorf("%s: %w", c, err)
+			// DecodeAll does not say where it failed: decode again as a stream, which
+			// does (on this error path only).
+			if zr, zerr := zstd.NewReader(in, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(formats.MaxModuleSize)); zerr == nil {
+				io.Copy(io.Discard, io.LimitReader(zr, formats.MaxModuleSize+1))
+				zr.Close()
+			}
+			return nil, bad(err)
 		}
 		if len(out) > formats.MaxModuleSize {
-			return nil, fmt.Errorf("%s: %w: decompressed module larger than %d bytes", c, formats.ErrTooLarge, formats.MaxModuleSize)
+			return nil, tooLarge("decompressed module larger than %d bytes", formats.MaxModuleSize)
 		}
 		return out, nil
 	case Gzip:
-		gr, err := gzip.NewReader(bytes.NewReader(b))
+		gr, err := gzip.NewReader(in)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", c, err)
+			return nil, bad(err)
 		}
 		r = gr
 	default:
@@ -97,12 +115,25 @@ func Decompress(b []byte, c Compression) ([]byte, error) {
 	out := bytes.NewBuffer(make([]byte, 0, hint+bytes.MinRead))
 	n, err := out.ReadFrom(io.LimitReader(r, formats.MaxModuleSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c, err)
+		return nil, bad(err)
 	}
 	if n > formats.MaxModuleSize {
-		return nil, fmt.Errorf("%s: %w: decompressed module larger than %d bytes", c, formats.ErrTooLarge, formats.MaxModuleSize)
+		return nil, tooLarge("decompressed module larger than %d bytes", formats.MaxModuleSize)
 	}
 	return out.Bytes(), nil
+}
+
+// countingReader counts the bytes a decoder has taken from its input, for Decompress's
+// error offsets.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // maxRatio bounds a size hint read from a compressed file: at most maxRatio times the
@@ -124,7 +155,7 @@ func sizeHint(b []byte, c Compression) int {
 			n = uint64(binary.LittleEndian.Uint32(b[len(b)-4:]))
 		}
 	case XZ:
-		n, _, _ = xzLayout(b)
+		n, _, _ = xzLayout(b) // 0 when the layout is bad
 	}
 	if limit := uint64(len(b))*maxRatio + 64<<10; n > limit {
 		n = limit
@@ -146,9 +177,13 @@ const MaxXZDict = 64 << 20
 // varint uncompressed size), padding, CRC32; stream footer = CRC32, le32 backward size
 // ((value+1)×4 = index size), flags, "YZ"; stream padding of zero bytes in multiples of
 // 4 between and after streams) and reads every block header. It returns the uncompressed
-// size the indexes record and the largest LZMA2 dictionary any block asks for; ok is false
-// when the layout is inconsistent (the file is not valid xz). CRCs are left to the decoder.
-func xzLayout(b []byte) (total, maxDict uint64, ok bool) {
+// size the indexes record and the largest LZMA2 dictionary any block asks for, or, when the
+// layout is inconsistent (the file is not valid xz), a *formats.FormatError with the offset
+// of what is wrong. CRCs are left to the decoder.
+func xzLayout(b []byte) (total, maxDict uint64, err error) {
+	fail := func(off int, msg string, args ...any) error {
+		return &formats.FormatError{Format: string(XZ), Off: int64(off), Msg: fmt.Sprintf(msg, args...)}
+	}
 	end := len(b)
 	streams := 0
 	for end > 0 {
@@ -159,16 +194,16 @@ func xzLayout(b []byte) (total, maxDict uint64, ok bool) {
 			break
 		}
 		if end < 24 || string(b[end-2:end]) != "YZ" {
-			return 0, 0, false
+			return 0, 0, fail(max(end-12, 0), "no stream footer (12 bytes ending in \"YZ\") before byte %d", end)
 		}
 		isize := (uint64(binary.LittleEndian.Uint32(b[end-8:end-4])) + 1) * 4
 		if isize > uint64(end-24) {
-			return 0, 0, false
+			return 0, 0, fail(end-8, "index of %d bytes does not fit before the stream footer", isize)
 		}
 		idxStart := end - 12 - int(isize)
 		idx := b[idxStart : end-12]
 		if idx[0] != 0 {
-			return 0, 0, false
+			return 0, 0, fail(idxStart, "index indicator %#02x, not 0", idx[0])
 		}
 		q := 1
 		uvarint := func() (uint64, bool) {
@@ -181,15 +216,16 @@ func xzLayout(b []byte) (total, maxDict uint64, ok bool) {
 		}
 		count, okc := uvarint()
 		if !okc || count > uint64(len(idx)) {
-			return 0, 0, false
+			return 0, 0, fail(idxStart+1, "bad index record count")
 		}
 		unpadded := make([]uint64, count)
 		var blocks uint64
 		for i := range unpadded {
+			at := idxStart + q
 			u, ok1 := uvarint()
 			n, ok2 := uvarint()
 			if !ok1 || !ok2 || u > uint64(len(b)) {
-				return 0, 0, false
+				return 0, 0, fail(at, "bad index record %d", i)
 			}
 			unpadded[i] = u
 			blocks += (u + 3) &^ 3
@@ -198,17 +234,17 @@ func xzLayout(b []byte) (total, maxDict uint64, ok bool) {
 			}
 		}
 		if blocks+12 > uint64(idxStart) {
-			return 0, 0, false
+			return 0, 0, fail(idxStart, "the index's %d bytes of blocks and a stream header do not fit before it", blocks)
 		}
 		start := idxStart - int(blocks) - 12
 		if string(b[start:start+6]) != "\xfd7zXZ\x00" {
-			return 0, 0, false
+			return 0, 0, fail(start, "no stream header where the index puts it")
 		}
 		p := start + 12
-		for _, u := range unpadded {
+		for i, u := range unpadded {
 			d, okb := xzBlockDict(b[p:idxStart])
 			if !okb {
-				return 0, 0, false
+				return 0, 0, fail(p, "bad header of block %d", i)
 			}
 			maxDict = max(maxDict, d)
 			p += int((u + 3) &^ 3)
@@ -216,7 +252,10 @@ func xzLayout(b []byte) (total, maxDict uint64, ok bool) {
 		end = start
 		streams++
 	}
-	return total, maxDict, streams > 0
+	if streams == 0 {
+		return 0, 0, fail(0, "no xz stream, only %d bytes of zeros", len(b))
+	}
+	return total, maxDict, nil
 }
 
 // xzBlockDict reads a block header at the start of b and returns its LZMA2 dictionary size

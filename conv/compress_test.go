@@ -307,8 +307,8 @@ func TestDecompressSizeHint(t *testing.T) {
 	}
 	// kbuild's dictionary, read back from the block header.
 	ours, _ := Compress(mod, XZ)
-	if _, dict, ok := xzLayout(ours); !ok || dict != 1<<20 {
-		t.Errorf("Compress xz: dictionary %d (layout ok %v), want 1 MiB", dict, ok)
+	if _, dict, err := xzLayout(ours); err != nil || dict != 1<<20 {
+		t.Errorf("Compress xz: dictionary %d (layout error %v), want 1 MiB", dict, err)
 	}
 	// A block header asking for a 4 GiB dictionary (valid CRC): refused before the reader
 	// allocates it.
@@ -345,6 +345,79 @@ func TestDecompressSizeHint(t *testing.T) {
 	}
 }
 
+// TestDecompressErrorOffsets: a bad compressed module is refused with a *formats.FormatError
+// that names the container and an offset in the compressed file: for bad data, how far the
+// decoder had read, which is at or after the bad byte; for a bad xz layout, the field at
+// fault.
+func TestDecompressErrorOffsets(t *testing.T) {
+	tools := compressTools(t)
+	mod := helloKO(t)
+	offset := func(t *testing.T, err error, c Compression) int64 {
+		t.Helper()
+		var fe *formats.FormatError
+		if !errors.As(err, &fe) || fe.Format != string(c) || errors.Is(err, formats.ErrTooLarge) {
+			t.Fatalf("error %v (%T), want a %s FormatError", err, err, c)
+		}
+		return fe.Off
+	}
+	for _, c := range []Compression{XZ, Zstd, Gzip} {
+		b := realCompress(t, tools, c, mod)
+		t.Run(string(c)+"/truncated", func(t *testing.T) {
+			cut := b[:len(b)/2]
+			_, err := Decompress(cut, c)
+			off := offset(t, err, c)
+			switch c {
+			case XZ: // no footer where the end of the file is
+				if off != int64(len(cut)-12) {
+					t.Errorf("offset %d, want %d (the footer's place): %v", off, len(cut)-12, err)
+				}
+			default: // the decoder read to the end and wanted more
+				if off != int64(len(cut)) {
+					t.Errorf("offset %d, want %d (the end): %v", off, len(cut), err)
+				}
+			}
+		})
+		t.Run(string(c)+"/flipped", func(t *testing.T) {
+			bad := bytes.Clone(b)
+			p := len(bad) / 2
+			bad[p] ^= 0x55
+			_, err := Decompress(bad, c)
+			if off := offset(t, err, c); off < int64(p) || off > int64(len(bad)) {
+				t.Errorf("offset %d for a bad byte at %d in %d bytes: %v", off, p, len(bad), err)
+			}
+		})
+	}
+	// Open names the file in front of it: "PATH: gzip: offset N (0xN): ...".
+	gz := realCompress(t, tools, Gzip, mod)
+	path := filepath.Join(t.TempDir(), "m.ko.gz")
+	writeFile(t, path, gz[:100])
+	if _, err := Open(path); err == nil || !strings.HasPrefix(err.Error(), path+": gzip: offset 100 (0x64): ") {
+		t.Errorf("Open of a truncated gzip module: %v", err)
+	}
+	b := realCompress(t, tools, XZ, mod)
+	idx := len(b) - 12 - int(binary.LittleEndian.Uint32(b[len(b)-8:])+1)*4
+	for _, tc := range []struct {
+		name string
+		at   int  // the byte changed
+		to   byte // its new value
+		want int  // the offset reported
+	}{
+		{"footer magic", len(b) - 1, 'X', len(b) - 12},
+		{"index indicator", idx, 1, idx},
+		{"stream header magic", 0, 0, 0},
+		{"block header size byte", 12, 0, 12},
+	} {
+		t.Run("xz/"+tc.name, func(t *testing.T) {
+			bad := bytes.Clone(b)
+			bad[tc.at] = tc.to
+			_, err := Decompress(bad, XZ)
+			if off := offset(t, err, XZ); off != int64(tc.want) {
+				t.Errorf("offset %d, want %d: %v", off, tc.want, err)
+			}
+		})
+	}
+}
+
 // FuzzDecompress: no input makes Decompress or the size hints panic, and whatever is
 // accepted stays within the module size limit.
 func FuzzDecompress(f *testing.F) {
@@ -370,6 +443,11 @@ func FuzzDecompress(f *testing.F) {
 		out, err := Decompress(b, c)
 		if err == nil && len(out) > formats.MaxModuleSize {
 			t.Fatalf("%d bytes accepted", len(out))
+		}
+		// Every refusal names the container and an offset within the file (or none, -1).
+		var fe *formats.FormatError
+		if err != nil && (!errors.As(err, &fe) || fe.Format != string(c) || fe.Off < -1 || fe.Off > int64(len(b))) {
+			t.Fatalf("error %v (%T) for %d bytes of %s", err, err, len(b), c)
 		}
 	})
 }

@@ -65,6 +65,10 @@ func Open(path string) (*File, error) {
 	}
 	data, err := Decompress(raw, mf.Compression)
 	if err != nil {
+		if fe := (*formats.FormatError)(nil); errors.As(err, &fe) && fe.Path == "" {
+			fe.Path = path
+			return nil, fe
+		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	mf.data = data
