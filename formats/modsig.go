@@ -88,7 +88,7 @@ func ParseModSig(m Module, format string) (*ModSigTrailer, error) {
 	t.Block = DecodeModSig(raw)
 	remain := t.BlockOff
 	if int64(t.Block.SigLen) >= remain || t.Block.SigLen == 0 {
-		return nil, Errorf(m, format, t.BlockOff+8, "sig_len %d does not fit in the %d bytes before the trailer", t.Block.SigLen, remain)
+		return nil, Errorf(m, format, t.BlockOff+8, "sig_len %d %s", t.Block.SigLen, SigLenMisfit(int64(t.Block.SigLen), remain))
 	}
 	if t.Block.SigLen > MaxSignatureSize {
 		return nil, &FormatError{Path: m.Name, Format: format, Off: t.BlockOff + 8, Msg: fmt.Sprintf("sig_len %d above the %d-byte limit", t.Block.SigLen, MaxSignatureSize), Err: ErrTooLarge}
@@ -110,6 +110,19 @@ func ParseModSig(m Module, format string) (*ModSigTrailer, error) {
 		t.Signer, t.KeyID = b[:t.Block.SignerLen], b[t.Block.SignerLen:]
 	}
 	return t, nil
+}
+
+// SigLenMisfit says why a module_signature's sig_len is refused, given the bytes before the
+// trailer (remain): the kernel (mod_check_sig) wants sig_len < remain, so a signature that
+// takes every byte, leaving no module, is refused too.
+func SigLenMisfit(sigLen, remain int64) string {
+	switch {
+	case sigLen == 0:
+		return "is zero"
+	case sigLen == remain:
+		return fmt.Sprintf("takes all %d bytes before the trailer, leaving no module", remain)
+	}
+	return fmt.Sprintf("does not fit in the %d bytes before the trailer", remain)
 }
 
 // AppendModSig returns payload ‖ signer ‖ keyID ‖ sig ‖ block ‖ Marker, with the block's

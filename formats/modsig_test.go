@@ -44,7 +44,7 @@ func TestParseModSig(t *testing.T) {
 		{name: "block but nothing before it", in: modsigBuild(nil, nil, nil, nil, ModSig{IDType: 2}), off: 8, errSub: "sig_len 0"},
 		{name: "zero sig_len", in: modsigBuild(payload, nil, nil, nil, ModSig{IDType: 2}), off: 108, errSub: "sig_len 0"},
 		{name: "sig_len larger than the file", in: modsigBuild(payload, nil, nil, sig, ModSig{IDType: 2, SigLen: 1 << 30}), off: 109 + 8, errSub: "does not fit"},
-		{name: "sig_len equal to what remains", in: modsigBuild(nil, nil, nil, sig, ModSig{IDType: 2, SigLen: uint32(len(sig))}), off: int64(len(sig)) + 8, errSub: "does not fit"},
+		{name: "sig_len equal to what remains", in: modsigBuild(nil, nil, nil, sig, ModSig{IDType: 2, SigLen: uint32(len(sig))}), off: int64(len(sig)) + 8, errSub: "takes all 9 bytes before the trailer, leaving no module"},
 		{name: "sig_len above the limit", in: big, off: int64(MaxSignatureSize+10) + 8, errSub: "limit", errIs: ErrTooLarge},
 		{name: "signer and key id do not fit", in: modsigBuild(nil, nil, nil, append([]byte{1}, sig...), ModSig{IDType: 1, SignerLen: 1, KeyIDLen: 1, SigLen: uint32(len(sig))}),
 			off: int64(len(sig)) + 1 + 3, errSub: "signer_len 1 + key_id_len 1"},

@@ -108,7 +108,7 @@ func TestBadInput(t *testing.T) {
 		{"marker only", []byte(formats.Marker), 0, "too short"},
 		{"truncated block", append([]byte{0, 2, 0, 0}, formats.Marker...), 0, "too short"},
 		{"sig_len larger than the file", edit(blockOff+8, 0x7f), int64(blockOff + 8), "sig_len"},
-		{"sig_len one too large", with(nil, cms, formats.ModSig{IDType: 2}), int64(len(cms) + 8), "does not fit"},
+		{"sig_len one too large", with(nil, cms, formats.ModSig{IDType: 2}), int64(len(cms) + 8), "takes all 437 bytes before the trailer, leaving no module"},
 		{"sig_len zero", with(unsigned, nil, formats.ModSig{IDType: 2}), int64(len(unsigned) + 8), "sig_len 0"},
 		{"algo non-zero", edit(blockOff, 1), int64(blockOff), "algo is 1"},
 		{"hash non-zero", edit(blockOff+1, 4), int64(blockOff + 1), "hash is 4"},

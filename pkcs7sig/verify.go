@@ -176,8 +176,9 @@ func model(m formats.Module, ring *keys.Ring, k kver) result {
 	}
 	blk := formats.DecodeModSig(raw)
 	if int64(blk.SigLen) >= m.Size-tl {
-		return fail(kEBADMSG, formats.Corrupt, formats.Errorf(m, Format, m.Size-tl+8, "sig_len %d does not fit", blk.SigLen),
-			"module_signature sig_len %d does not fit in the %d bytes before the trailer", blk.SigLen, m.Size-tl)
+		why := formats.SigLenMisfit(int64(blk.SigLen), m.Size-tl)
+		return fail(kEBADMSG, formats.Corrupt, formats.Errorf(m, Format, m.Size-tl+8, "sig_len %d %s", blk.SigLen, why),
+			"module_signature sig_len %d %s", blk.SigLen, why)
 	}
 	if k.less(v(4, 3)) && !k.less(v(3, 7)) {
 		// 3.7–4.2 verify only RSA id_type 1 trailers [INF from the 3.7 code].
