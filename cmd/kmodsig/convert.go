@@ -74,6 +74,13 @@ func (c *ConvertCmd) Run(e *env) error {
 	if c.Output != "" && len(inputs) != 1 {
 		return usage(errors.New("-o takes exactly one input file"))
 	}
+	// The report is written after the batch: a directory that is not there is found now,
+	// not after hours of converting.
+	if c.Report != "" {
+		if st, err := os.Stat(filepath.Dir(c.Report)); err != nil || !st.IsDir() {
+			return usage(fmt.Errorf("--report %s: %s is not a directory", c.Report, filepath.Dir(c.Report)))
+		}
+	}
 	o := conv.Options{To: c.To, From: c.From, Key: k, Sign: so, OutDir: c.OutDir, Output: c.Output,
 		InPlace: c.InPlace, Jobs: c.Jobs, DryRun: c.DryRun, Resume: c.Resume, FsyncEach: c.FsyncEach}
 	if len(c.VerifySource) > 0 {
@@ -138,7 +145,7 @@ func (c *ConvertCmd) Run(e *env) error {
 			return err
 		}
 		if err := conv.WriteAtomic(c.Report, append(b, '\n'), 0o644, timeZero); err != nil {
-			return usage(err)
+			return usage(fmt.Errorf("--report %s: %w", c.Report, err))
 		}
 	}
 	if c.EmitKeys != "" {
