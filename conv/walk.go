@@ -44,7 +44,8 @@ func Sizes(inputs []Input) {
 }
 
 // Walk expands paths: files are taken as they are, whatever their name; directories are
-// walked recursively for module files (IsModuleName), in lexical order. Temporary files of an
+// walked recursively for module files (IsModuleName), in lexical order, through a directory
+// argument that is a symbolic link but not through links inside it. Temporary files of an
 // interrupted kmodsig run (".name.kmodsig-*") are skipped.
 func Walk(paths []string) ([]Input, error) {
 	var out []walked
@@ -175,7 +176,15 @@ func walk(paths []string, emit func(walked)) error {
 			emit(walked{arg, Input{Path: p, Rel: filepath.Base(p), Size: st.Size()}})
 			continue
 		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		// A directory argument that is a symbolic link is walked through it, as grep -r
+		// does (WalkDir would stop at the link and find nothing); links inside are not
+		// followed. A trailing separator makes the walk's Lstat resolve the link, and
+		// the paths found still begin with the argument as it was given.
+		root := p
+		if lst, err := os.Lstat(p); err == nil && lst.Mode()&fs.ModeSymlink != 0 {
+			root = p + string(filepath.Separator)
+		}
+		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}

@@ -71,6 +71,7 @@ func (c *ConvertCmd) Run(e *env) error {
 	if err != nil {
 		return usage(err)
 	}
+	warnNoModules(e, len(inputs), c.Paths)
 	if c.Output != "" && len(inputs) != 1 {
 		return usage(errors.New("-o takes exactly one input file"))
 	}

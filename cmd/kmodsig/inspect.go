@@ -84,6 +84,7 @@ func (c *InspectCmd) Run(e *env) error {
 	if err != nil {
 		return usage(err)
 	}
+	warnNoModules(e, len(results), c.Paths)
 	bw := bufio.NewWriterSize(e.stdout, 64<<10)
 	if c.JSON {
 		bw.WriteString("[")

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strings"
 	"time"
+
+	"github.com/kmodsig/kmodsig/conv"
 )
 
 // colonHex renders b as modinfo does: upper-case hex bytes joined by colons, wrapped every
@@ -72,3 +75,13 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 var timeZero time.Time
+
+// warnNoModules says on standard error that the arguments held no module file (they can
+// only be directories without one), where inspect, verify and convert would otherwise print
+// nothing and succeed: a mistyped tree is not a verified one. The exit status is unchanged.
+func warnNoModules(e *env, n int, paths []string) {
+	if n == 0 {
+		fmt.Fprintf(e.stderr, "%s: warning: no module files (%s) in %s\n", programName,
+			strings.Join(conv.ModuleSuffixes, ", "), strings.Join(paths, " "))
+	}
+}

@@ -53,6 +53,7 @@ func (c *VerifyCmd) Run(e *env) error {
 	if err != nil {
 		return usage(err)
 	}
+	warnNoModules(e, len(inputs), c.Paths)
 	var out []verifyJSON
 	code := exitOK
 	for i, in := range inputs {

@@ -1,0 +1,60 @@
+package conv
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// TestWalkSymlinks: a directory argument that is a symbolic link is walked through the link
+// (it used to give nothing, so `kmodsig verify LINK` verified no module and exited 0), with
+// paths that begin with the argument as given; links inside a tree are not followed, and a
+// file argument that is a link is taken as given.
+func TestWalkSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	ko := helloKO(t)
+	writeFile(t, filepath.Join(dir, "tree", "a.ko"), ko)
+	writeFile(t, filepath.Join(dir, "tree", "sub", "b.ko.xz"), ko)
+	writeFile(t, filepath.Join(dir, "elsewhere", "c.ko"), ko)
+	for _, l := range []struct{ target, name string }{
+		{"tree", "link"},
+		{filepath.Join("..", "elsewhere"), filepath.Join("tree", "inner")}, // a link inside the tree
+		{filepath.Join("tree", "a.ko"), "file.ko"},
+	} {
+		if err := os.Symlink(l.target, filepath.Join(dir, l.name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(dir)
+	type got struct{ Path, Rel string }
+	for _, tc := range []struct {
+		arg  string
+		want []got
+	}{
+		{"tree", []got{{"tree/a.ko", "a.ko"}, {"tree/sub/b.ko.xz", "sub/b.ko.xz"}}},
+		{"link", []got{{"link/a.ko", "a.ko"}, {"link/sub/b.ko.xz", "sub/b.ko.xz"}}},
+		{"link/", []got{{"link/a.ko", "a.ko"}, {"link/sub/b.ko.xz", "sub/b.ko.xz"}}},
+		{"file.ko", []got{{"file.ko", "file.ko"}}},
+	} {
+		t.Run(tc.arg, func(t *testing.T) {
+			inputs, err := Walk([]string{tc.arg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			each, _, err := WalkEach([]string{tc.arg}, WalkOptions{Jobs: 2}, func(Input) struct{} { return struct{}{} })
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, ins := range map[string][]Input{"Walk": inputs, "WalkEach": each} {
+				var g []got
+				for _, in := range ins {
+					g = append(g, got{in.Path, in.Rel})
+				}
+				if !slices.Equal(g, tc.want) {
+					t.Errorf("%s(%q) = %v, want %v", name, tc.arg, g, tc.want)
+				}
+			}
+		})
+	}
+}
