@@ -187,3 +187,53 @@ func TestConvertKillResume(t *testing.T) {
 		f.Close()
 	}
 }
+
+// TestConvertInterrupt sends SIGINT to `kmodsig convert --in-place` in the middle of a batch:
+// it says so, converts no new file, finishes the files in flight and makes them durable, and
+// exits 1 with the rest not started; every module is its original or its complete
+// conversion, with no temporary file left. Delays are tried until one run is interrupted
+// before it finishes; the test fails if none is.
+func TestConvertInterrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the CLI and runs 200-module batches")
+	}
+	cli := buildCLI(t)
+	key := filepath.Join(testdata, "keys", "rsa2048.pem")
+	const n = 200
+	for _, d := range []time.Duration{20, 40, 80, 160} {
+		d *= time.Millisecond
+		tree := filepath.Join(t.TempDir(), "tree")
+		orig, want, modes := killTree(t, tree, n)
+		cmd := exec.Command(cli, "convert", "--to", "pkcs7", "--key", key, "--in-place", "-j", "2", tree)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(d)
+		cmd.Process.Signal(syscall.SIGINT)
+		err := cmd.Wait()
+		conv, temps := treeState(t, tree, orig, want, modes)
+		if temps != 0 {
+			t.Errorf("SIGINT after %v: %d temporary files left", d, temps)
+		}
+		if err == nil {
+			t.Logf("SIGINT after %v: the batch had finished (%d/%d converted)", d, conv, n)
+			continue
+		}
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 1 {
+			t.Fatalf("SIGINT after %v: %v (want exit status 1)\n%s", d, err, stderr.Bytes())
+		}
+		out := stderr.String()
+		if !strings.Contains(out, "interrupt signal received: converting no new file, finishing the files in flight") ||
+			!strings.Contains(out, fmt.Sprintf("%d converted, 0 skipped, 0 dry-run, 0 failed of %d", conv, n)) {
+			t.Errorf("SIGINT after %v: stderr does not say what happened:\n%s", d, out)
+		}
+		t.Logf("SIGINT after %v: %d/%d converted, the rest not started", d, conv, n)
+		if conv > 0 && conv < n {
+			return
+		}
+	}
+	t.Fatal("no run was interrupted in the middle of its batch")
+}

@@ -107,6 +107,13 @@ func (c *ConvertCmd) Run(e *env) error {
 	defer cgoWorkers(c.Jobs)()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		// A signal, not the stop at the end: say what happens now.
+		if cause := context.Cause(ctx); cause != context.Canceled {
+			fmt.Fprintf(e.stderr, "%s: %v: converting no new file, finishing the files in flight\n", programName, cause)
+		}
+	}()
 
 	var bar *mpb.Bar
 	var progress *mpb.Progress
