@@ -58,9 +58,12 @@ func Decompress(b []byte, c Compression) ([]byte, error) {
 	tooLarge := func(msg string, args ...any) error {
 		return &formats.FormatError{Format: string(c), Off: -1, Msg: fmt.Sprintf(msg, args...), Err: formats.ErrTooLarge}
 	}
-	in := &countingReader{r: bytes.NewReader(b)}
+	// The decoders read b through in, whose position says how far they came (a
+	// bytes.Reader, not a counting wrapper: the xz decoder reads byte by byte through
+	// io.ByteReader when its input has it).
+	in := bytes.NewReader(b)
 	bad := func(err error) error {
-		return &formats.FormatError{Format: string(c), Off: in.n, Msg: "bad compressed data at or before this offset", Err: err}
+		return &formats.FormatError{Format: string(c), Off: in.Size() - int64(in.Len()), Msg: "bad compressed data at or before this offset", Err: err}
 	}
 	var r io.Reader
 	switch c {
@@ -121,19 +124,6 @@ func Decompress(b []byte, c Compression) ([]byte, error) {
 		return nil, tooLarge("decompressed module larger than %d bytes", formats.MaxModuleSize)
 	}
 	return out.Bytes(), nil
-}
-
-// countingReader counts the bytes a decoder has taken from its input, for Decompress's
-// error offsets.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // maxRatio bounds a size hint read from a compressed file: at most maxRatio times the
