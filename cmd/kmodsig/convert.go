@@ -81,6 +81,9 @@ func (c *ConvertCmd) Run(e *env) error {
 		if st, err := os.Stat(filepath.Dir(c.Report)); err != nil || !st.IsDir() {
 			return usage(fmt.Errorf("--report %s: %s is not a directory", c.Report, filepath.Dir(c.Report)))
 		}
+		if st, err := os.Stat(c.Report); err == nil && st.IsDir() {
+			return usage(fmt.Errorf("--report %s is a directory", c.Report))
+		}
 	}
 	o := conv.Options{To: c.To, From: c.From, Key: k, Sign: so, OutDir: c.OutDir, Output: c.Output,
 		InPlace: c.InPlace, Jobs: c.Jobs, DryRun: c.DryRun, Resume: c.Resume, FsyncEach: c.FsyncEach}
