@@ -143,14 +143,16 @@ type tempFile struct {
 // and mtime, and fsyncs it when fsync is set. A batch stages files without fsync and makes a
 // whole group durable at once before renaming any of them (groupCommit).
 func stageTemp(path string, data []byte, mode os.FileMode, mtime time.Time, fsync bool) (t tempFile, err error) {
+	// Errors name the file being written: the temporary file's own name says little.
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".kmodsig-"+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
-		return t, err
+		return t, fmt.Errorf("writing %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
 			tmp.Close()
 			os.Remove(tmp.Name())
+			err = fmt.Errorf("writing %s: %w", path, err)
 		}
 	}()
 	if _, err = tmp.Write(data); err != nil {
