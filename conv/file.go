@@ -139,8 +139,9 @@ type tempFile struct {
 	dev        uint64 // the filesystem it is on (Linux; 0 elsewhere): what syncfs flushes
 }
 
-// stageTemp writes data to a new temporary file beside path (".NAME.kmodsig-PID-*"), sets mode
-// and mtime, and fsyncs it when fsync is set. A batch stages files without fsync and makes a
+// stageTemp writes data to a new temporary file beside path (".NAME.kmodsig-PID-*"), gives it
+// the owner of the file it replaces where it can (keepOwner), sets mode and mtime, and fsyncs
+// it when fsync is set. A batch stages files without fsync and makes a
 // whole group durable at once before renaming any of them (groupCommit).
 func stageTemp(path string, data []byte, mode os.FileMode, mtime time.Time, fsync bool) (t tempFile, err error) {
 	// Errors name the file being written: the temporary file's own name says little.
@@ -158,6 +159,7 @@ func stageTemp(path string, data []byte, mode os.FileMode, mtime time.Time, fsyn
 	if _, err = tmp.Write(data); err != nil {
 		return t, err
 	}
+	keepOwner(tmp, path)
 	if err = tmp.Chmod(mode); err != nil {
 		return t, err
 	}

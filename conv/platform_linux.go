@@ -27,6 +27,23 @@ func fileDev(f *os.File) uint64 {
 	return 0
 }
 
+// keepOwner gives tmp the owner and group of the file at path, which tmp is to replace, when
+// they are not the caller's: root converting someone else's modules in place leaves them
+// theirs, as `sed -i` does (sign-file does not). A path that is not there yet, or a chown
+// that is not allowed (not root), leaves tmp the caller's. It runs before the mode is set:
+// chown clears the set-user-ID and set-group-ID bits.
+func keepOwner(tmp *os.File, path string) {
+	st, err := os.Lstat(path)
+	if err != nil {
+		return
+	}
+	old, ok := st.Sys().(*syscall.Stat_t)
+	if !ok || (int(old.Uid) == os.Geteuid() && int(old.Gid) == os.Getegid()) {
+		return
+	}
+	tmp.Chown(int(old.Uid), int(old.Gid)) // EPERM unless root: the file stays the caller's
+}
+
 // syncfs makes everything written to the filesystem holding path durable.
 func syncfs(path string) error {
 	f, err := os.Open(path)

@@ -12,6 +12,9 @@ const groupSync = false
 
 func fileDev(*os.File) uint64 { return 0 }
 
+// keepOwner does nothing here: a replaced file becomes the caller's.
+func keepOwner(*os.File, string) {}
+
 func syncfs(string) error { return errors.New("syncfs: not supported on this system") }
 
 // processAlive reports whether a process with this id may exist: without a portable check, it
