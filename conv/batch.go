@@ -78,8 +78,9 @@ type Report struct {
 	Failed    int          `json:"failed"`
 	Seconds   float64      `json:"seconds"`
 	// Errors are failures of the batch rather than of one file: a filesystem whose renames
-	// could not be made durable at the end. The files are converted, but a crash could
-	// still bring back their old contents.
+	// could not be made durable at the end (the files are converted, but a crash could
+	// still bring back their old contents), or, added by `kmodsig convert`, a directory of
+	// its trees that could not be read (conv.WalkError): nothing in it was converted.
 	Errors []string `json:"errors,omitempty"`
 }
 

@@ -1,6 +1,7 @@
 package conv
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -46,11 +47,12 @@ func Sizes(inputs []Input) {
 // Walk expands paths: files are taken as they are, whatever their name; directories are
 // walked recursively for module files (IsModuleName), in lexical order, through a directory
 // argument that is a symbolic link but not through links inside it. Temporary files of an
-// interrupted kmodsig run (".name.kmodsig-*") are skipped.
+// interrupted kmodsig run (".name.kmodsig-*") are skipped. What cannot be read inside a tree
+// is skipped and returned as a *WalkError with the inputs found.
 func Walk(paths []string) ([]Input, error) {
 	var out []walked
 	err := walk(paths, func(w walked) { out = append(out, w) })
-	if err != nil {
+	if err != nil && !isWalkError(err) {
 		return nil, err
 	}
 	sortWalked(out)
@@ -58,7 +60,12 @@ func Walk(paths []string) ([]Input, error) {
 	for i, w := range out {
 		inputs[i] = w.in
 	}
-	return inputs, nil
+	return inputs, err
+}
+
+func isWalkError(err error) bool {
+	var we *WalkError
+	return errors.As(err, &we)
 }
 
 // WalkOptions configure WalkEach.
@@ -77,7 +84,8 @@ type WalkOptions struct {
 // WalkEach walks paths as Walk does and runs fn on o.Jobs goroutines on each input as soon as
 // the walk finds it, so that walking a large tree (hundreds of directories) is not a serial
 // step before the work. Inputs and results are returned in Walk's order. A walk error is
-// returned after the inputs already found are done.
+// returned after the inputs already found are done: a *WalkError (what could not be read
+// inside the trees) with the inputs and results of the rest, any other error alone.
 func WalkEach[T any](paths []string, o WalkOptions, fn func(Input) T) ([]Input, []T, error) {
 	jobs := Workers(o.Jobs)
 	// Fail on a missing argument before doing any work, as Walk does.
@@ -138,7 +146,7 @@ func WalkEach[T any](paths []string, o WalkOptions, fn func(Input) T) ([]Input, 
 	}
 	close(found)
 	wg.Wait()
-	if err != nil {
+	if err != nil && !isWalkError(err) {
 		return nil, nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return walkedLess(out[i].w, out[j].w) })
@@ -146,7 +154,7 @@ func WalkEach[T any](paths []string, o WalkOptions, fn func(Input) T) ([]Input, 
 	for i, d := range out {
 		inputs[i], results[i] = d.w.in, d.r
 	}
-	return inputs, results, nil
+	return inputs, results, err
 }
 
 // walked is an input with the index of the argument it came from (Walk's order is argument
@@ -165,8 +173,30 @@ func walkedLess(a, b walked) bool {
 
 func sortWalked(ws []walked) { sort.Slice(ws, func(i, j int) bool { return walkedLess(ws[i], ws[j]) }) }
 
-// walk calls emit for every input paths expand to, in the order found.
+// WalkError lists what a walk could not read inside the trees it was given (a directory
+// without read permission, an entry that vanished). Walk and WalkEach return it together
+// with every input they did find: the rest of each tree is walked, as find and grep -r do,
+// and the caller reports both. An argument that cannot be read at all is a plain error, with
+// no inputs.
+type WalkError struct {
+	Errs []error
+}
+
+func (e *WalkError) Error() string {
+	msgs := make([]string, len(e.Errs))
+	for i, err := range e.Errs {
+		msgs[i] = err.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (e *WalkError) Unwrap() []error { return e.Errs }
+
+// walk calls emit for every input paths expand to, in the order found. It returns a plain
+// error for an argument it cannot stat, and a *WalkError for what it could not read inside
+// the trees, after walking the rest.
 func walk(paths []string, emit func(walked)) error {
+	var unread []error
 	for arg, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
@@ -184,9 +214,12 @@ func walk(paths []string, emit func(walked)) error {
 		if lst, err := os.Lstat(p); err == nil && lst.Mode()&fs.ModeSymlink != 0 {
 			root = p + string(filepath.Separator)
 		}
-		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
-				return err
+				// Not readable (WalkDir calls again for a directory it cannot list):
+				// noted, and the walk goes on with the rest.
+				unread = append(unread, err)
+				return nil
 			}
 			if d.IsDir() || !d.Type().IsRegular() {
 				return nil
@@ -201,9 +234,9 @@ func walk(paths []string, emit func(walked)) error {
 			}
 			return nil
 		})
-		if err != nil {
-			return err
-		}
+	}
+	if len(unread) > 0 {
+		return &WalkError{Errs: unread}
 	}
 	return nil
 }

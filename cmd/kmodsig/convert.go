@@ -68,6 +68,7 @@ func (c *ConvertCmd) Run(e *env) error {
 		return usage(err)
 	}
 	inputs, err := conv.Walk(c.Paths)
+	unread, err := walkTrouble(err)
 	if err != nil {
 		return usage(err)
 	}
@@ -141,6 +142,12 @@ func (c *ConvertCmd) Run(e *env) error {
 		}
 	}
 	rep := conv.Convert(ctx, inputs, o)
+	if unread != nil {
+		// What the walk could not read was not converted: the summary and the report say so.
+		for _, err := range unread.Errs {
+			rep.Errors = append(rep.Errors, err.Error())
+		}
+	}
 	if progress != nil {
 		bar.Abort(false)
 		progress.Wait()
@@ -163,6 +170,9 @@ func (c *ConvertCmd) Run(e *env) error {
 		if err := emitKey(d, k, so, c.EmitKeys); err != nil {
 			return &exitError{code: exitFailed, err: err}
 		}
+	}
+	if unread != nil {
+		return &exitError{code: exitUsage} // unreadable input
 	}
 	if rep.Err() != nil {
 		return failed()

@@ -81,6 +81,7 @@ func (c *InspectCmd) Run(e *env) error {
 		}
 		return result{b.Bytes(), err}
 	})
+	unread, err := walkTrouble(err)
 	if err != nil {
 		return usage(err)
 	}
@@ -109,7 +110,8 @@ func (c *InspectCmd) Run(e *env) error {
 	if err := bw.Flush(); err != nil {
 		return err
 	}
-	if bad {
+	printUnread(e, unread)
+	if bad || unread != nil {
 		return &exitError{code: exitUsage}
 	}
 	return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"reflect"
@@ -83,5 +84,25 @@ func warnNoModules(e *env, n int, paths []string) {
 	if n == 0 {
 		fmt.Fprintf(e.stderr, "%s: warning: no module files (%s) in %s\n", programName,
 			strings.Join(conv.ModuleSuffixes, ", "), strings.Join(paths, " "))
+	}
+}
+
+// walkTrouble splits a walk's error: a *conv.WalkError (parts of the trees could not be
+// read; the inputs found are good) is returned as unread, to be reported with printUnread
+// after the output; anything else is fatal.
+func walkTrouble(err error) (unread *conv.WalkError, fatal error) {
+	if err == nil || errors.As(err, &unread) {
+		return unread, nil
+	}
+	return nil, err
+}
+
+// printUnread prints one error line for each thing a walk could not read.
+func printUnread(e *env, unread *conv.WalkError) {
+	if unread == nil {
+		return
+	}
+	for _, err := range unread.Errs {
+		fmt.Fprintf(e.stderr, "%s: error: %v\n", programName, err)
 	}
 }

@@ -50,6 +50,7 @@ func (c *VerifyCmd) Run(e *env) error {
 		j, err := verifyFile(in.Path, ring, formats.Policy{Kernel: c.Kernel})
 		return result{j, err}
 	})
+	unread, err := walkTrouble(err)
 	if err != nil {
 		return usage(err)
 	}
@@ -88,6 +89,10 @@ func (c *VerifyCmd) Run(e *env) error {
 		if err := writeJSON(e.stdout, out); err != nil {
 			return err
 		}
+	}
+	printUnread(e, unread)
+	if unread != nil {
+		code = exitUsage
 	}
 	if code != exitOK {
 		return &exitError{code: code}
