@@ -26,7 +26,7 @@ func TestWalkUnreadable(t *testing.T) {
 	if err := os.Chmod(filepath.Join(dir, "b"), 0); err != nil {
 		t.Fatal(err)
 	}
-	defer os.Chmod(filepath.Join(dir, "b"), 0o755)
+	t.Cleanup(func() { os.Chmod(filepath.Join(dir, "b"), 0o755) }) // after asUnprivileged's
 	asUnprivileged(t, dir)
 	inputs, err := Walk([]string{dir})
 	each, res, eachErr := WalkEach([]string{dir}, WalkOptions{Jobs: 2}, func(in Input) string { return in.Rel })
