@@ -123,6 +123,17 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 		rep.Files[i] = FileResult{Path: in.Path, Target: o.To, Outcome: NotStarted}
 	}
 	shared := sharedOutputs(inputs, o)
+	if o.Output != "" {
+		// -o names one file: written through a link to it, refused when a directory.
+		dest, err := Destination(o.Output)
+		if err != nil {
+			shared = make([]error, len(inputs))
+			for i := range shared {
+				shared[i] = err
+			}
+		}
+		o.Output = dest
+	}
 	for i, err := range shared {
 		if err != nil {
 			done(i, FileResult{Path: inputs[i].Path, Output: OutputPath(inputs[i], o), Target: o.To,
@@ -367,6 +378,8 @@ func weight(in Input) int64 {
 // OutputPath returns where in's result goes under o.
 func OutputPath(in Input, o Options) string {
 	switch {
+	case o.InPlace && in.Real != "":
+		return in.Real
 	case o.InPlace:
 		return in.Path
 	case o.Output != "":
@@ -481,7 +494,11 @@ func convertBytes(in Input, o Options, f *File, data []byte, r *FileResult) (*pe
 		r.Outcome = WouldWrite
 		return nil, nil
 	}
-	out, err := Compress(res.Signed, f.Compression)
+	c := f.Compression
+	if o.Output != "" {
+		c = OutputCompression(o.Output, c)
+	}
+	out, err := Compress(res.Signed, c)
 	if err != nil {
 		return nil, err
 	}

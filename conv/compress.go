@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -361,6 +362,25 @@ func Compress(b []byte, c Compression) ([]byte, error) {
 		return nil, err
 	}
 	return out.Bytes(), nil
+}
+
+// OutputCompression returns the container for a module written to a file named name that
+// was read from a file in container in: the one the name's suffix says (".xz", ".zst",
+// ".gz", or none for ".ko"), so that `-o mod.ko.zst` gives a zstd file and `-o mod.ko` a
+// plain one whatever the input was; for any other name, in. kmod and the kernel go by the
+// magic bytes, not the name, but depmod, kbuild's install and people go by the name. An
+// in-place or mirrored output has the input's name, and keeps its container whatever the
+// name says (a file is never recompressed differently where it is).
+func OutputCompression(name string, in Compression) Compression {
+	for _, c := range []Compression{XZ, Zstd, Gzip} {
+		if strings.HasSuffix(name, c.Ext()) {
+			return c
+		}
+	}
+	if strings.HasSuffix(name, ".ko") {
+		return None
+	}
+	return in
 }
 
 // Ext returns the file-name suffix of c (".xz", ".zst", ".gz" or "").

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -133,6 +134,41 @@ func WriteAtomic(path string, data []byte, mode os.FileMode, mtime time.Time) er
 	return syncDir(filepath.Dir(path))
 }
 
+// ErrIsDirectory is returned by Destination for an output path that is a directory.
+var ErrIsDirectory = errors.New("is a directory")
+
+// Destination returns the file that writing a module to path replaces: path itself, or, when
+// path is a symbolic link, the file it names, so that a module reached through a link (a
+// distribution's weak-updates tree is links to modules elsewhere) is converted where it is
+// and the link keeps pointing at it, as `sed -i --follow-symlinks` and `cp` do; renaming over
+// the link would have replaced it with a converted copy and left the module itself as it
+// was. A path that is a directory (or a link to one) is refused with ErrIsDirectory, before
+// any work, rather than failing at the rename. A path that does not exist yet is returned as
+// it is.
+func Destination(path string) (string, error) {
+	st, err := os.Lstat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return path, nil
+		}
+		return "", err
+	}
+	if st.Mode()&fs.ModeSymlink != 0 {
+		real, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return "", fmt.Errorf("%s: following the link: %w", path, err)
+		}
+		if st, err = os.Stat(real); err != nil {
+			return "", err
+		}
+		path = real
+	}
+	if st.IsDir() {
+		return "", fmt.Errorf("%s: %w", path, ErrIsDirectory)
+	}
+	return path, nil
+}
+
 // tempFile is a complete temporary file beside path, waiting to be renamed over it.
 type tempFile struct {
 	name, path string
@@ -184,7 +220,7 @@ func stageTemp(path string, data []byte, mode os.FileMode, mtime time.Time, fsyn
 func (t tempFile) commit() error {
 	if err := os.Rename(t.name, t.path); err != nil {
 		os.Remove(t.name)
-		return err
+		return fmt.Errorf("writing %s: %w", t.path, err)
 	}
 	return nil
 }

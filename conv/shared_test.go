@@ -37,6 +37,8 @@ func TestSharedOutputs(t *testing.T) {
 			Options{InPlace: true}, []string{"", ""}},
 		{"in place, one file twice under two spellings", []Input{in("x/foo.ko", ""), in("x/./foo.ko", ""), in("y/foo.ko", "")},
 			Options{InPlace: true}, []string{"", "x/./foo.ko is given more than once", ""}},
+		{"in place, a link and the file it names", []Input{{Path: "weak/foo.ko", Rel: "foo.ko", Real: "extra/foo.ko"}, in("extra/foo.ko", "")},
+			Options{InPlace: true}, []string{"", "extra/foo.ko is also the output of weak/foo.ko"}},
 		{"three on one output", []Input{in("x/foo.ko", ""), in("y/foo.ko", ""), in("z/foo.ko", "")},
 			Options{OutDir: "out"}, []string{"", "also the output of x/foo.ko", "also the output of x/foo.ko"}},
 	} {

@@ -30,6 +30,10 @@ type Input struct {
 	Root string // the directory argument it came from; "" for a file argument
 	Rel  string // path relative to Root
 	Size int64  // file size; set for file arguments (a directory walk leaves it 0: see Sizes)
+	// Real is, for a file argument that is a symbolic link, the file it names: what an
+	// in-place conversion replaces, keeping the link (see Destination). Empty otherwise:
+	// a walk does not follow links inside trees.
+	Real string
 }
 
 // Sizes fills in the Size of every input that has none (one stat each). Convert needs the
@@ -202,8 +206,16 @@ func walk(paths []string, emit func(walked)) error {
 		if err != nil {
 			return err
 		}
+		lst, err := os.Lstat(p)
+		link := err == nil && lst.Mode()&fs.ModeSymlink != 0
 		if !st.IsDir() {
-			emit(walked{arg, Input{Path: p, Rel: filepath.Base(p), Size: st.Size()}})
+			in := Input{Path: p, Rel: filepath.Base(p), Size: st.Size()}
+			if link {
+				if real, err := filepath.EvalSymlinks(p); err == nil {
+					in.Real = real
+				}
+			}
+			emit(walked{arg, in})
 			continue
 		}
 		// A directory argument that is a symbolic link is walked through it, as grep -r
@@ -211,7 +223,7 @@ func walk(paths []string, emit func(walked)) error {
 		// followed. A trailing separator makes the walk's Lstat resolve the link, and
 		// the paths found still begin with the argument as it was given.
 		root := p
-		if lst, err := os.Lstat(p); err == nil && lst.Mode()&fs.ModeSymlink != 0 {
+		if link {
 			root = p + string(filepath.Separator)
 		}
 		filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {

@@ -27,9 +27,9 @@ type ConvertCmd struct {
 	From string `help:"Require every source to be in this format."`
 	KeyFlags
 	VerifySource []string `name:"verify-source" help:"Verify each source signature against these trusted keys first; a source that does not verify is not converted." type:"existingfile"`
-	Output       string   `short:"o" name:"output" help:"Write the result here (one input file)." type:"path"`
+	Output       string   `short:"o" name:"output" help:"Write the result here (one input file). Its suffix chooses the container: .ko.xz, .ko.zst, .ko.gz or plain .ko; any other name keeps the input's." type:"path"`
 	OutDir       string   `name:"out-dir" help:"Write results under this directory, mirroring the input tree." type:"path"`
-	InPlace      bool     `help:"Replace each input atomically."`
+	InPlace      bool     `help:"Replace each input atomically; a file argument that is a symbolic link replaces the file it names."`
 	Jobs         int      `short:"j" help:"Parallel workers (default: all cores)."`
 	DryRun       bool     `name:"dry-run" help:"Do everything but write."`
 	Resume       bool     `help:"Skip outputs that are already in the target format and verify with the key."`
@@ -75,6 +75,15 @@ func (c *ConvertCmd) Run(e *env) error {
 	warnNoModules(e, len(inputs), c.Paths)
 	if c.Output != "" && len(inputs) != 1 {
 		return usage(errors.New("-o takes exactly one input file"))
+	}
+	if c.Output == "-" {
+		return usage(errors.New("-o -: convert writes files (kmodsig sign -o - writes to standard output)"))
+	}
+	if c.Output != "" {
+		// A directory is refused now, not after the signing.
+		if _, err := conv.Destination(c.Output); err != nil {
+			return usage(err)
+		}
 	}
 	// The report is written after the batch: a directory that is not there is found now,
 	// not after hours of converting.

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/kmodsig/kmodsig/conv"
 	"github.com/kmodsig/kmodsig/formats"
 	"github.com/kmodsig/kmodsig/keys"
+	"golang.org/x/term"
 )
 
 // KeyFlags are the key options shared by sign and convert.
@@ -78,8 +80,8 @@ func parseTime(s string) (time.Time, error) {
 
 // OutFlags choose where a rewritten module goes.
 type OutFlags struct {
-	Output  string `short:"o" name:"output" help:"Write the result to this file." type:"path"`
-	InPlace bool   `help:"Replace the input file (atomically: temporary file, fsync, rename)."`
+	Output  string `short:"o" name:"output" help:"Write the result to this file (- for standard output). Its suffix chooses the container: .ko.xz, .ko.zst, .ko.gz or plain .ko; any other name keeps the input's." type:"path"`
+	InPlace bool   `help:"Replace the input file (atomically: temporary file, fsync, rename); through a symbolic link, the file it names."`
 }
 
 func (o *OutFlags) check(n int) error {
@@ -94,16 +96,41 @@ func (o *OutFlags) check(n int) error {
 	return nil
 }
 
-// write stores data (decompressed module bytes) for input f, recompressed in f's container.
-func (o *OutFlags) write(f *conv.File, data []byte) error {
-	out, err := conv.Compress(data, f.Compression)
+// destination returns the file a result for input goes to (conv.Destination: through a link,
+// never a directory), or "-" for standard output. It is checked before any work is done.
+func (o *OutFlags) destination(e *env, input string) (string, error) {
+	switch {
+	case o.InPlace:
+		return conv.Destination(input)
+	case o.Output == "-":
+		// A module is binary: written to a terminal it is noise and the terminal's mess
+		// to clean up (age refuses the same way).
+		if f, ok := e.stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			return "", errors.New("-o -: standard output is a terminal; redirect it or name a file")
+		}
+		return "-", nil
+	}
+	return conv.Destination(o.Output)
+}
+
+// write stores data (decompressed module bytes) for input f at dest (from destination), in
+// f's container, or in the one -o's suffix names (conv.OutputCompression).
+func (o *OutFlags) write(e *env, f *conv.File, dest string, data []byte) error {
+	c := f.Compression
+	if !o.InPlace && o.Output != "-" {
+		c = conv.OutputCompression(o.Output, c)
+	}
+	out, err := conv.Compress(data, c)
 	if err != nil {
 		return err
 	}
-	if o.InPlace {
-		return conv.WriteAtomic(f.Path, out, f.Mode, time.Time{})
+	if dest == "-" {
+		if _, err := e.stdout.Write(out); err != nil {
+			return fmt.Errorf("writing standard output: %w", err)
+		}
+		return nil
 	}
-	return conv.WriteAtomic(o.Output, out, f.Mode, time.Time{})
+	return conv.WriteAtomic(dest, out, f.Mode, time.Time{})
 }
 
 // SignCmd is `kmodsig sign`.
@@ -119,6 +146,10 @@ func (c *SignCmd) Run(e *env) error {
 		return usage(err)
 	}
 	if _, err := formats.Lookup(c.Format); err != nil {
+		return usage(err)
+	}
+	dest, err := c.OutFlags.destination(e, c.File)
+	if err != nil {
 		return usage(err)
 	}
 	k, err := c.material()
@@ -143,11 +174,11 @@ func (c *SignCmd) Run(e *env) error {
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
+	if err := c.OutFlags.write(e, f, dest, res.Signed); err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
 	if len(res.Replaced) > 0 {
 		fmt.Fprintf(e.stderr, "%s: %s: replaced existing signature (%s)\n", programName, c.File, strings.Join(res.Replaced, ", "))
-	}
-	if err := c.OutFlags.write(f, res.Signed); err != nil {
-		return &exitError{code: exitFailed, err: err}
 	}
 	return nil
 }
@@ -164,7 +195,7 @@ func (c *StripCmd) Run(e *env) error {
 	}
 	code := exitOK
 	for _, p := range c.Files {
-		if err := c.strip(p); err != nil {
+		if err := c.strip(e, p); err != nil {
 			fmt.Fprintf(e.stderr, "%s: error: %v\n", programName, err)
 			code = exitUsage
 		}
@@ -175,7 +206,11 @@ func (c *StripCmd) Run(e *env) error {
 	return nil
 }
 
-func (c *StripCmd) strip(path string) error {
+func (c *StripCmd) strip(e *env, path string) error {
+	dest, err := c.OutFlags.destination(e, path)
+	if err != nil {
+		return err
+	}
 	f, err := conv.Open(path)
 	if err != nil {
 		return err
@@ -185,5 +220,5 @@ func (c *StripCmd) strip(path string) error {
 	if err != nil {
 		return err
 	}
-	return c.OutFlags.write(f, unsigned)
+	return c.OutFlags.write(e, f, dest, unsigned)
 }
