@@ -36,7 +36,7 @@ func LoadFile(path string) (*Material, error) {
 		}
 		return pkcs11Open(path)
 	}
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +193,7 @@ func parsePKCS8DSA(der []byte) (*dsa.PrivateKey, error) {
 // LoadCertificate reads a certificate, DER or PEM, sniffed the way sign-file does: DER when
 // the file starts with 30 81..30 84, PEM otherwise.
 func LoadCertificate(path string) (*x509.Certificate, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}

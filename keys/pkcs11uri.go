@@ -153,7 +153,7 @@ func (u *PKCS11URI) PIN() (pin string, ok bool, err error) {
 	}
 	if u.PINSource != "" {
 		p := strings.TrimPrefix(u.PINSource, "file:")
-		b, err := os.ReadFile(p)
+		b, err := readFile(p)
 		if err != nil {
 			return "", false, fmt.Errorf("pin-source: %w", err)
 		}

@@ -8,7 +8,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
-	"os"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 )
@@ -51,7 +50,7 @@ func LoadRing(paths ...string) (*Ring, error) {
 
 // AddFile adds every key in path.
 func (r *Ring) AddFile(path string) error {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return err
 	}
