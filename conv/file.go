@@ -183,6 +183,10 @@ func stageTemp(path string, data []byte, mode os.FileMode, mtime time.Time, fsyn
 	// Errors name the file being written: the temporary file's own name says little.
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".kmodsig-"+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
+		if dir := filepath.Dir(path); errors.Is(err, fs.ErrNotExist) {
+			// The temporary file's name would only confuse: say which directory is missing.
+			return t, fmt.Errorf("writing %s: %w", path, &fs.PathError{Op: "directory", Path: dir, Err: syscall.ENOENT})
+		}
 		return t, fmt.Errorf("writing %s: %w", path, err)
 	}
 	defer func() {
