@@ -2,12 +2,14 @@ package main
 
 import (
 	//lint:ignore SA1019 the RHEL eras (RHEL4-6) verify only DSA signatures
+	"bytes"
 	"crypto/dsa"
 	"crypto/rsa"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/kmodsig/kmodsig/conv"
 	"github.com/kmodsig/kmodsig/formats"
@@ -47,7 +49,7 @@ type KeysExportCmd struct {
 	Key     string `required:"" help:"Private key (any form kmodsig reads)."`
 	Cert    string `help:"Certificate for the key (else derived)."`
 	Variant string `help:"Format variant (digsig2012 v2 exports the certificate)."`
-	Output  string `short:"o" name:"output" help:"Output file (default: the era's file name in the current directory)." type:"path"`
+	Output  string `short:"o" name:"output" help:"Output file (default: the era's file name in the current directory; - for standard output)." type:"path"`
 	// Randomize is KeyFlags.Randomize: an OpenPGP key's DSA self-signature is deterministic
 	// (RFC 6979) unless it is set.
 	Randomize bool `help:"Draw the nonce of a DSA self-signature (rhel5, rhel6 OpenPGP keys) at random instead of deriving it by RFC 6979; the same key then no longer exports to the same bytes."`
@@ -75,6 +77,22 @@ func (c *KeysExportCmd) Run(e *env) error {
 	out := c.Output
 	if out == "" {
 		out = name
+	}
+	if out == "-" {
+		// PEM and armour go to a terminal as text; a binary key (an OpenPGP packet, DER)
+		// does not.
+		if !utf8.Valid(data) || bytes.IndexByte(data, 0) >= 0 {
+			if err := binaryToStdout(e); err != nil {
+				return usage(err)
+			}
+		}
+		if _, err := e.stdout.Write(data); err != nil {
+			return &exitError{code: exitFailed, err: fmt.Errorf("writing standard output: %w", err)}
+		}
+		return nil
+	}
+	if out, err = conv.Destination(out); err != nil {
+		return usage(err)
 	}
 	if err := conv.WriteAtomic(out, data, 0o644, timeZero); err != nil {
 		return usage(err)

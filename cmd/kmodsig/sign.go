@@ -103,14 +103,21 @@ func (o *OutFlags) destination(e *env, input string) (string, error) {
 	case o.InPlace:
 		return conv.Destination(input)
 	case o.Output == "-":
-		// A module is binary: written to a terminal it is noise and the terminal's mess
-		// to clean up (age refuses the same way).
-		if f, ok := e.stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			return "", errors.New("-o -: standard output is a terminal; redirect it or name a file")
+		if err := binaryToStdout(e); err != nil {
+			return "", err
 		}
 		return "-", nil
 	}
 	return conv.Destination(o.Output)
+}
+
+// binaryToStdout refuses binary output (-o -) when standard output is a terminal: there it
+// is noise and the terminal's mess to clean up (age refuses the same way).
+func binaryToStdout(e *env) error {
+	if f, ok := e.stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return errors.New("-o -: standard output is a terminal; redirect it or name a file")
+	}
+	return nil
 }
 
 // write stores data (decompressed module bytes) for input f at dest (from destination), in
