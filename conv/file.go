@@ -16,7 +16,8 @@ import (
 )
 
 // ErrNotRegular reports a path that is not a regular file where a module file is expected.
-var ErrNotRegular = errors.New("not a regular file")
+// It is formats.ErrNotRegular, which digsig's IMA files report too.
+var ErrNotRegular = formats.ErrNotRegular
 
 // File is an opened module file. For an uncompressed file the module is read through the
 // open file (inspecting a trailer reads only the tail); a compressed file is decompressed

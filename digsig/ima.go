@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/kmodsig/kmodsig/formats"
 	"github.com/kmodsig/kmodsig/keys"
@@ -106,7 +107,7 @@ func SigFilePath(path string) string { return path + SigFileSuffix }
 // security.ima value, like `evmctl ima_sign --sigfile` (without setting the xattr). It
 // returns the sidecar's path.
 func SignFile(path string, k *keys.Material, o formats.SignOptions) (string, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return "", err
 	}
@@ -120,6 +121,26 @@ func SignFile(path string, k *keys.Material, o formats.SignOptions) (string, err
 		return "", err
 	}
 	return out, nil
+}
+
+// openRegular opens path for reading and refuses what is not a regular file
+// (formats.ErrNotRegular): IMA appraises regular files only, and hashing a FIFO or a device
+// would wait for a writer or never end. The open does not block on a FIFO (O_NONBLOCK).
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, formats.ErrNotRegular)
+	}
+	return f, nil
 }
 
 // WriteSigFile writes a security.ima value to a sidecar file atomically (temporary file,
@@ -150,7 +171,7 @@ func WriteSigFile(sigPath string, xattr []byte) error {
 
 // ReadSigFile reads a sidecar, refusing files above MaxXattrSize.
 func ReadSigFile(sigPath string) ([]byte, error) {
-	f, err := os.Open(sigPath)
+	f, err := openRegular(sigPath)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +195,7 @@ func VerifySigFile(path string, ring *keys.Ring) (formats.Verdict, error) {
 	if err != nil {
 		return formats.Verdict{}, err
 	}
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return formats.Verdict{}, err
 	}

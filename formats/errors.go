@@ -24,6 +24,9 @@ var (
 	// ErrSignFault reports a signature that failed the check its signer makes before
 	// returning it (SignDSA): a fault in the computation, whose output must not be used.
 	ErrSignFault = errors.New("signature failed its signer's check")
+	// ErrNotRegular reports a path that is not a regular file (a directory, a FIFO, a device)
+	// where a module or a file to sign is expected.
+	ErrNotRegular = errors.New("not a regular file")
 )
 
 // FormatError reports malformed input: which file, which format, the byte offset of the
