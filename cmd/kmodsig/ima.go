@@ -31,12 +31,20 @@ func (c *ImaSignCmd) Run(e *env) error {
 	if err != nil {
 		return usage(err)
 	}
+	// Each file on its own, as strip and verify do: one that cannot be signed does not stop
+	// the rest, and the exit status says that one failed.
+	failed := false
 	for _, f := range c.Files {
 		p, err := digsig.SignFile(f, k, o)
 		if err != nil {
-			return &exitError{code: exitFailed, err: err}
+			fmt.Fprintf(e.stderr, "%s: error: %v\n", programName, err)
+			failed = true
+			continue
 		}
 		fmt.Fprintf(e.stderr, "%s: wrote %s\n", programName, p)
+	}
+	if failed {
+		return &exitError{code: exitFailed}
 	}
 	return nil
 }
