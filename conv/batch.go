@@ -346,13 +346,19 @@ func sharedOutputs(inputs []Input, o Options) []error {
 	return errs
 }
 
+// MaxWorkers bounds Workers. Each worker in a libcrypto call or a system call holds a thread,
+// and the Go runtime stops the process at 10,000 threads: `-j 100000` did. More workers than
+// this gain nothing even on a slow network filesystem, where a few dozen keep the reads in
+// flight.
+const MaxWorkers = 256
+
 // Workers is how many workers a batch runs for a jobs setting (Options.Jobs,
-// WalkOptions.Jobs, the CLI's -j): jobs, or one per CPU when jobs <= 0.
+// WalkOptions.Jobs, the CLI's -j): jobs, at most MaxWorkers, or one per CPU when jobs <= 0.
 func Workers(jobs int) int {
 	if jobs <= 0 {
 		return runtime.NumCPU()
 	}
-	return jobs
+	return min(jobs, MaxWorkers)
 }
 
 // signatureRoom is the spare capacity File.Bytes reads a module with, so that an appended

@@ -30,7 +30,7 @@ type ConvertCmd struct {
 	Output       string   `short:"o" name:"output" help:"Write the result here (one input file). Its suffix chooses the container: .ko.xz, .ko.zst, .ko.gz or plain .ko; any other name keeps the input's." type:"path"`
 	OutDir       string   `name:"out-dir" help:"Write results under this directory, mirroring the input tree." type:"path"`
 	InPlace      bool     `help:"Replace each input atomically; a file argument that is a symbolic link replaces the file it names."`
-	Jobs         int      `short:"j" help:"Parallel workers (default: all cores)."`
+	Jobs         int      `short:"j" help:"Parallel workers (default: all cores; at most 256)."`
 	DryRun       bool     `name:"dry-run" help:"Do everything but write."`
 	Resume       bool     `help:"Skip outputs that are already in the target format and verify with the key."`
 	FsyncEach    bool     `name:"fsync-each" help:"Make each file durable with its own fsync instead of one syncfs per group of files: slower, but never waits for other programs' writes to the same filesystem."`
@@ -40,6 +40,7 @@ type ConvertCmd struct {
 }
 
 func (c *ConvertCmd) Run(e *env) error {
+	jobsWarning(e, c.Jobs)
 	n := 0
 	for _, set := range []bool{c.Output != "", c.OutDir != "", c.InPlace} {
 		if set {

@@ -14,7 +14,7 @@ import (
 // InspectCmd is `kmodsig inspect`.
 type InspectCmd struct {
 	JSON  bool     `help:"Print a JSON array, one object per file."`
-	Jobs  int      `short:"j" help:"Files read in parallel (default: all cores)."`
+	Jobs  int      `short:"j" help:"Files read in parallel (default: all cores; at most 256)."`
 	Paths []string `arg:"" name:"FILE" help:"Module files or directories (walked for .ko, .ko.xz, .ko.zst, .ko.gz)."`
 }
 
@@ -56,6 +56,7 @@ func layerJSON(path string, l conv.Layer) inspectJSON {
 }
 
 func (c *InspectCmd) Run(e *env) error {
+	jobsWarning(e, c.Jobs)
 	// Each file is rendered (JSON or text) by the worker that read it: the main goroutine
 	// only writes the results out in order.
 	type result struct {

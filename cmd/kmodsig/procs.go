@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -21,13 +22,22 @@ import (
 // 14.5-15.4 s instead of 15.9-17.7 s with RSA-4096 (two pairs), with about half the
 // voluntary context switches. The pure-Go build gained nothing (its RSA-2048 convert and its
 // verify were slower with the extra P, its ECDSA convert no different), so it is left alone.
-// A GOMAXPROCS environment variable wins.
+// More workers than CPUs (-j above the core count, for a slow filesystem) get one P per CPU
+// and the spare one: a P beyond that runs nothing a core could. A GOMAXPROCS environment
+// variable wins.
 func cgoWorkers(jobs int) (restore func()) {
 	if formats.RSABackend() != "openssl" || os.Getenv("GOMAXPROCS") != "" {
 		return func() {}
 	}
-	old := setGOMAXPROCS(conv.Workers(jobs) + 1)
+	old := setGOMAXPROCS(min(conv.Workers(jobs), runtime.NumCPU()) + 1)
 	return func() { setGOMAXPROCS(old) }
+}
+
+// jobsWarning warns when -j asks for more workers than conv.MaxWorkers, which is what runs.
+func jobsWarning(e *env, jobs int) {
+	if jobs > conv.MaxWorkers {
+		fmt.Fprintf(e.stderr, "%s: warning: -j %d: running %d workers, the most kmodsig runs\n", programName, jobs, conv.MaxWorkers)
+	}
 }
 
 // setGOMAXPROCS is runtime.GOMAXPROCS; TestCommandsTakeSpareP records the calls.

@@ -7,24 +7,25 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/kmodsig/kmodsig/formats"
 )
 
 // TestCgoWorkers: with libcrypto doing RSA, verify and convert run with one P more than their
-// workers and get the old setting back; a GOMAXPROCS environment variable wins; the pure-Go
+// workers (at most one more than the CPUs: TestCommandsTakeSpareP) and get the old setting back; a GOMAXPROCS environment variable wins; the pure-Go
 // build is left alone.
 func TestCgoWorkers(t *testing.T) {
 	before := runtime.GOMAXPROCS(0)
 	t.Setenv("GOMAXPROCS", "")
-	restore := cgoWorkers(3)
+	restore := cgoWorkers(1)
 	want := before
 	if formats.RSABackend() == "openssl" {
-		want = 4
+		want = 2
 	}
 	if got := runtime.GOMAXPROCS(0); got != want {
-		t.Errorf("GOMAXPROCS %d with 3 workers (%s), want %d", got, formats.RSABackend(), want)
+		t.Errorf("GOMAXPROCS %d with 1 worker (%s), want %d", got, formats.RSABackend(), want)
 	}
 	restore()
 	if got := runtime.GOMAXPROCS(0); got != before {
@@ -39,27 +40,39 @@ func TestCgoWorkers(t *testing.T) {
 }
 
 // TestCommandsTakeSpareP: convert and verify, run as the command line runs them, call
-// cgoWorkers with their -j: in the openssl build GOMAXPROCS is set to -j + 1 for the batch and
-// restored after it; in the pure-Go build it is never touched.
+// cgoWorkers with their -j: in the openssl build GOMAXPROCS is set to one more than the
+// workers, at most one more than the CPUs, for the batch and restored after it; in the
+// pure-Go build it is never touched. A -j above conv.MaxWorkers runs that many, with a
+// warning: -j 100000 once set GOMAXPROCS to 100001 and the runtime died of too many threads.
 func TestCommandsTakeSpareP(t *testing.T) {
 	t.Setenv("GOMAXPROCS", "")
 	calls := recordCalls(t, &setGOMAXPROCS)
 	root, dir, in := helloTreeDir(t)
 	before := runtime.GOMAXPROCS(0)
-	for _, args := range [][]string{
-		{"convert", "--to", "pkcs7", "--key", filepath.Join(root, "keys", "rsa2048.pem"), "-j", "5", "--out-dir", filepath.Join(dir, "out"), in},
-		{"verify", "-j", "5", "--keyring", filepath.Join(root, "keys", "rsa2048.crt"), filepath.Join(dir, "out")},
+	for _, tc := range []struct {
+		args  []string
+		procs int // GOMAXPROCS for the batch in the openssl build
+		warn  bool
+	}{
+		{[]string{"convert", "--to", "pkcs7", "--key", filepath.Join(root, "keys", "rsa2048.pem"), "-j", "1", "--out-dir", filepath.Join(dir, "out"), in}, 2, false},
+		{[]string{"verify", "-j", "1", "--keyring", filepath.Join(root, "keys", "rsa2048.crt"), filepath.Join(dir, "out")}, 2, false},
+		{[]string{"verify", "-j", "100000", "--keyring", filepath.Join(root, "keys", "rsa2048.crt"), filepath.Join(dir, "out")}, runtime.NumCPU() + 1, true},
+		{[]string{"convert", "--to", "pkcs7", "--key", filepath.Join(root, "keys", "rsa2048.pem"), "-j", "100000", "--out-dir", filepath.Join(dir, "out2"), in}, runtime.NumCPU() + 1, true},
 	} {
 		*calls = nil
-		if code := run(args, io.Discard, io.Discard); code != 0 {
-			t.Fatalf("%s: exit %d", args[0], code)
+		var stderr strings.Builder
+		if code := run(tc.args, io.Discard, &stderr); code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, stderr.String())
 		}
 		var want []int
 		if formats.RSABackend() == "openssl" {
-			want = []int{6, before}
+			want = []int{tc.procs, before}
 		}
 		if !slices.Equal(*calls, want) {
-			t.Errorf("%s -j 5 (%s): GOMAXPROCS set to %v, want %v", args[0], formats.RSABackend(), *calls, want)
+			t.Errorf("%v (%s): GOMAXPROCS set to %v, want %v", tc.args, formats.RSABackend(), *calls, want)
+		}
+		if got := strings.Contains(stderr.String(), "running 256 workers"); got != tc.warn {
+			t.Errorf("%v: warning %v, want %v (stderr %q)", tc.args, got, tc.warn, stderr.String())
 		}
 	}
 }

@@ -14,7 +14,7 @@ type VerifyCmd struct {
 	Enforce bool     `help:"Lead each line with the enforcing-mode result (module.sig_enforce=1)."`
 	Kernel  string   `help:"Kernel model of the era (e.g. linux-6.1, linux-4.3, linux-3.7, rhel5, rhel6, gkh2004-article); default: the format's own era."`
 	JSON    bool     `help:"Print a JSON array, one object per file."`
-	Jobs    int      `short:"j" help:"Files verified in parallel (default: all cores)."`
+	Jobs    int      `short:"j" help:"Files verified in parallel (default: all cores; at most 256)."`
 	Paths   []string `arg:"" name:"FILE" help:"Module files or directories."`
 }
 
@@ -36,6 +36,7 @@ type verifyJSON struct {
 }
 
 func (c *VerifyCmd) Run(e *env) error {
+	jobsWarning(e, c.Jobs)
 	ring, err := keys.LoadRing(c.Keyring...)
 	if err != nil {
 		return usage(err)
