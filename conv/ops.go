@@ -179,6 +179,11 @@ type SignResult struct {
 // ErrSelfCheck reports a freshly signed module that our own verifier does not accept.
 var ErrSelfCheck = errors.New("signed module failed verification")
 
+// ErrNoModule reports a file with nothing to sign: empty, or nothing but a signature.
+// (sign-file signs an empty file; the result is a signature over nothing, which no kernel
+// loads and which kmodsig's own check refused with a puzzling message.)
+var ErrNoModule = errors.New("no module to sign")
+
 // Sign removes any existing signature from module (sign-file would stack a second one; we do
 // not), signs it in format id with k, and verifies the result with kmodsig's own verifier
 // against k's public forms before returning it.
@@ -200,6 +205,12 @@ func sign(name string, module []byte, id string, k *keys.Material, o formats.Sig
 	}
 	if err != nil {
 		return nil, err
+	}
+	if len(unsigned) == 0 {
+		if len(removed) == 0 {
+			return nil, fmt.Errorf("%s: %w: the file is empty", name, ErrNoModule)
+		}
+		return nil, fmt.Errorf("%s: %w: nothing but a %s signature", name, ErrNoModule, strings.Join(removed, ", "))
 	}
 	// The signer records its payload digests and the self-check reuses them for the payload
 	// bytes it finds equal (formats.DigestMemo): one hashing pass instead of two.

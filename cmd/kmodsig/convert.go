@@ -34,7 +34,7 @@ type ConvertCmd struct {
 	DryRun       bool     `name:"dry-run" help:"Do everything but write."`
 	Resume       bool     `help:"Skip outputs that are already in the target format and verify with the key."`
 	FsyncEach    bool     `name:"fsync-each" help:"Make each file durable with its own fsync instead of one syncfs per group of files: slower, but never waits for other programs' writes to the same filesystem."`
-	Report       string   `help:"Write a JSON report here." type:"path"`
+	Report       string   `help:"Write a JSON report here (- for standard output)." type:"path"`
 	EmitKeys     string   `name:"emit-keys" help:"Write the public key in the form the target era's kernel needs into this directory." type:"path"`
 	Paths        []string `arg:"" name:"PATH" help:"Module files or directories."`
 }
@@ -88,7 +88,7 @@ func (c *ConvertCmd) Run(e *env) error {
 	}
 	// The report is written after the batch: a directory that is not there is found now,
 	// not after hours of converting.
-	if c.Report != "" {
+	if c.Report != "" && c.Report != "-" {
 		if st, err := os.Stat(filepath.Dir(c.Report)); err != nil || !st.IsDir() {
 			return usage(fmt.Errorf("--report %s: %s is not a directory", c.Report, filepath.Dir(c.Report)))
 		}
@@ -172,7 +172,11 @@ func (c *ConvertCmd) Run(e *env) error {
 		if err != nil {
 			return err
 		}
-		if err := conv.WriteAtomic(c.Report, append(b, '\n'), 0o644, timeZero); err != nil {
+		if c.Report == "-" {
+			if _, err := e.stdout.Write(append(b, '\n')); err != nil {
+				return usage(fmt.Errorf("--report -: writing standard output: %w", err))
+			}
+		} else if err := conv.WriteAtomic(c.Report, append(b, '\n'), 0o644, timeZero); err != nil {
 			return usage(fmt.Errorf("--report %s: %w", c.Report, err))
 		}
 	}
