@@ -3,6 +3,7 @@ package conv
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -236,4 +237,71 @@ func TestConvertInterrupt(t *testing.T) {
 		}
 	}
 	t.Fatal("no run was interrupted in the middle of its batch")
+}
+
+// TestConvertInterruptTwice sends `kmodsig convert --in-place` a SIGINT and, once it has said
+// that it finishes the files in flight, a second one: the second stops it at once (killed by
+// the signal, as with the default action), every module is still either the original or the
+// complete conversion, and --resume converts the rest and removes what temporary files the
+// stop left.
+func TestConvertInterruptTwice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the CLI and runs 600-module batches")
+	}
+	cli := buildCLI(t)
+	key := filepath.Join(testdata, "keys", "rsa2048.pem")
+	const n = 600
+	for try := 0; try < 4; try++ {
+		tree := filepath.Join(t.TempDir(), "tree")
+		orig, want, modes := killTree(t, tree, n)
+		cmd := exec.Command(cli, "convert", "--to", "pkcs7", "--key", key, "--in-place", "-j", "2", tree)
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGINT)
+		// Read stderr until the first signal is acknowledged (the signals are back to their
+		// default by then), then send the second.
+		var out bytes.Buffer
+		buf := make([]byte, 4096)
+		for !strings.Contains(out.String(), "(again to stop at once)") {
+			k, err := stderr.Read(buf)
+			out.Write(buf[:k])
+			if err != nil {
+				break
+			}
+		}
+		acked := strings.Contains(out.String(), "(again to stop at once)")
+		if acked {
+			cmd.Process.Signal(syscall.SIGINT)
+		}
+		rest, _ := io.ReadAll(stderr)
+		out.Write(rest)
+		err = cmd.Wait()
+		converted, _ := treeState(t, tree, orig, want, modes)
+		ee, _ := err.(*exec.ExitError)
+		ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		if !acked || ee == nil || !ws.Signaled() || ws.Signal() != syscall.SIGINT {
+			t.Logf("try %d: not stopped by the second signal (%v, %d/%d converted); again\n%s", try, err, converted, n, out.Bytes())
+			continue
+		}
+		if strings.Contains(out.String(), "converted, 0 skipped") {
+			t.Errorf("the second SIGINT let the batch finish and print its summary:\n%s", out.Bytes())
+		}
+		t.Logf("stopped by the second SIGINT with %d/%d converted", converted, n)
+		res, err := exec.Command(cli, "convert", "--to", "pkcs7", "--key", key, "--in-place", "--resume", "-j", "2", tree).CombinedOutput()
+		if err != nil {
+			t.Fatalf("--resume: %v\n%s", err, res)
+		}
+		converted, temps := treeState(t, tree, orig, want, modes)
+		if converted != n || temps != 0 {
+			t.Fatalf("after --resume: %d/%d converted, %d temporary files", converted, n, temps)
+		}
+		return
+	}
+	t.Fatal("no run was stopped by the second signal")
 }

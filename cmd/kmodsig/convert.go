@@ -123,9 +123,13 @@ func (c *ConvertCmd) Run(e *env) error {
 	defer stop()
 	go func() {
 		<-ctx.Done()
-		// A signal, not the stop at the end: say what happens now.
+		// A signal, not the stop at the end: say what happens now. The signals go back to
+		// their default first, so a second one stops kmodsig at once (every module is still
+		// either untouched or completely converted: the writes are renames; what is left is
+		// temporary files, which --resume removes).
 		if cause := context.Cause(ctx); cause != context.Canceled {
-			fmt.Fprintf(e.stderr, "%s: %v: converting no new file, finishing the files in flight\n", programName, cause)
+			stop()
+			fmt.Fprintf(e.stderr, "%s: %v: converting no new file, finishing the files in flight (again to stop at once)\n", programName, cause)
 		}
 	}()
 
