@@ -218,6 +218,10 @@ func sign(name string, module []byte, id string, k *keys.Material, o formats.Sig
 	o.Digests = memo
 	signed, err := d.Sign(unsigned, k, o)
 	if err != nil {
+		if strings.HasPrefix(err.Error(), id+": ") {
+			// The driver named itself (the ELF-era drivers do): not twice.
+			return nil, fmt.Errorf("%s: sign %w", name, err)
+		}
 		return nil, fmt.Errorf("%s: sign %s: %w", name, id, err)
 	}
 	out := formats.NewModule(name, signed)

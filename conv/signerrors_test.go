@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kmodsig/kmodsig/formats"
 )
@@ -28,5 +29,21 @@ func TestSignNoModule(t *testing.T) {
 		Options{To: "pkcs7", Key: k, OutDir: filepath.Join(dir, "out"), Jobs: 1})
 	if rep.Failed != 1 || !strings.Contains(rep.Files[0].Error, "no module to sign: the file is empty") {
 		t.Errorf("convert of an empty file: %+v", rep.Files[0])
+	}
+}
+
+// TestSignErrorNamesFormatOnce: a signing error names the file and the format once, whether
+// or not the driver names itself ("m.ko: sign rhel6: rhel6: openpgp: ..." before).
+func TestSignErrorNamesFormatOnce(t *testing.T) {
+	before := time.Unix(-1, 0)
+	for _, tc := range []struct{ id, key string }{{"rhel6", "dsa1024.key"}, {"gkh2004", "rsa2048.key"}, {"gpg2012", "rsa2048.key"}, {"digsig2012", "rsa2048.key"}} {
+		_, err := Sign("m.ko", helloKO(t), tc.id, loadKey(t, tc.key), formats.SignOptions{Time: before})
+		if err == nil {
+			t.Errorf("%s: signed with a time before 1970", tc.id)
+			continue
+		}
+		if msg := err.Error(); !strings.HasPrefix(msg, "m.ko: sign "+tc.id+": ") || strings.Count(msg, tc.id+":") != 1 {
+			t.Errorf("%s: %q, want \"m.ko: sign %s: ...\" naming the format once", tc.id, msg, tc.id)
+		}
 	}
 }
