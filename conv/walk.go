@@ -252,3 +252,38 @@ func walk(paths []string, emit func(walked)) error {
 	}
 	return nil
 }
+
+// WithoutOutDir returns the inputs that are not inside outDir where outDir lies inside the
+// directory argument they were found under, and how many it left out. Converting a tree into
+// a directory inside it (convert --out-dir tree/signed tree) would otherwise, run again, take
+// the last run's results for inputs and write them under tree/signed/signed, as cp -r refuses
+// to copy a directory into itself. An outDir that is the tree itself (the results replace the
+// inputs, as --in-place) and file arguments are left alone.
+func WithoutOutDir(inputs []Input, outDir string) ([]Input, int) {
+	out, err := filepath.Abs(outDir)
+	if err != nil {
+		return inputs, 0
+	}
+	sep := string(filepath.Separator)
+	inside := map[string]bool{} // per Root: is outDir strictly inside it
+	kept := inputs[:0:0]
+	for _, in := range inputs {
+		if in.Root == "" {
+			kept = append(kept, in)
+			continue
+		}
+		in1, ok := inside[in.Root]
+		if !ok {
+			root, err := filepath.Abs(in.Root)
+			in1 = err == nil && strings.HasPrefix(out, strings.TrimSuffix(root, sep)+sep)
+			inside[in.Root] = in1
+		}
+		if in1 {
+			if p, err := filepath.Abs(in.Path); err == nil && strings.HasPrefix(p, out+sep) {
+				continue
+			}
+		}
+		kept = append(kept, in)
+	}
+	return kept, len(inputs) - len(kept)
+}

@@ -58,3 +58,41 @@ func TestWalkSymlinks(t *testing.T) {
 		})
 	}
 }
+
+// TestWithoutOutDir: which inputs a conversion with --out-dir leaves out: those inside the
+// out-dir where the out-dir is inside the tree they came from; nothing else.
+func TestWithoutOutDir(t *testing.T) {
+	tree := func(root string, rels ...string) []Input {
+		var in []Input
+		for _, r := range rels {
+			in = append(in, Input{Path: filepath.Join(root, r), Root: root, Rel: r})
+		}
+		return in
+	}
+	for _, tc := range []struct {
+		name   string
+		inputs []Input
+		outDir string
+		want   []string // the paths kept
+	}{
+		{"out-dir inside the tree", tree("t", "a.ko", "out/a.ko", "outer/b.ko"), "t/out", []string{"t/a.ko", "t/outer/b.ko"}},
+		{"out-dir inside, spelled differently", tree("t", "a.ko", "out/a.ko"), "./t/out/", []string{"t/a.ko"}},
+		{"out-dir deeper inside", tree("t", "a.ko", "x/out/a.ko", "x/a.ko"), "t/x/out", []string{"t/a.ko", "t/x/a.ko"}},
+		{"out-dir outside the tree", tree("t", "a.ko", "out/a.ko"), "out", []string{"t/a.ko", "t/out/a.ko"}},
+		{"out-dir is the tree", tree("t", "a.ko", "out/a.ko"), "t", []string{"t/a.ko", "t/out/a.ko"}},
+		{"out-dir a sibling with the tree's name as prefix", tree("t", "a.ko"), "t2", []string{"t/a.ko"}},
+		{"file arguments", []Input{{Path: "t/out/a.ko", Rel: "a.ko"}}, "t/out", []string{"t/out/a.ko"}},
+		{"two trees, out-dir inside one", append(tree("t", "out/a.ko"), tree("u", "out/a.ko")...), "t/out", []string{"u/out/a.ko"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kept, n := WithoutOutDir(tc.inputs, tc.outDir)
+			var got []string
+			for _, in := range kept {
+				got = append(got, in.Path)
+			}
+			if !slices.Equal(got, tc.want) || n != len(tc.inputs)-len(tc.want) {
+				t.Errorf("kept %v (%d left out), want %v", got, n, tc.want)
+			}
+		})
+	}
+}

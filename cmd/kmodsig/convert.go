@@ -73,6 +73,12 @@ func (c *ConvertCmd) Run(e *env) error {
 	if err != nil {
 		return usage(err)
 	}
+	if c.OutDir != "" {
+		var inOut int
+		if inputs, inOut = conv.WithoutOutDir(inputs, c.OutDir); inOut > 0 {
+			fmt.Fprintf(e.stderr, "%s: leaving out %d module files inside --out-dir %s (an earlier run's results)\n", programName, inOut, c.OutDir)
+		}
+	}
 	warnNoModules(e, len(inputs), c.Paths)
 	if c.Output != "" && len(inputs) != 1 {
 		return usage(errors.New("-o takes exactly one input file"))
