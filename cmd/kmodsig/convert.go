@@ -102,6 +102,13 @@ func (c *ConvertCmd) Run(e *env) error {
 			return usage(fmt.Errorf("--report %s is a directory", c.Report))
 		}
 	}
+	// The trust anchor goes first: it needs only the key, and a directory that cannot take
+	// it (a file of that name, no permission) is found before the batch, not after it.
+	if c.EmitKeys != "" && !c.DryRun {
+		if err := emitKey(d, k, so, c.EmitKeys); err != nil {
+			return usage(fmt.Errorf("--emit-keys %s: %w", c.EmitKeys, err))
+		}
+	}
 	o := conv.Options{To: c.To, From: c.From, Key: k, Sign: so, OutDir: c.OutDir, Output: c.Output,
 		InPlace: c.InPlace, Jobs: c.Jobs, DryRun: c.DryRun, Resume: c.Resume, FsyncEach: c.FsyncEach}
 	if len(c.VerifySource) > 0 {
@@ -188,11 +195,6 @@ func (c *ConvertCmd) Run(e *env) error {
 			}
 		} else if err := conv.WriteAtomic(c.Report, append(b, '\n'), 0o644, timeZero); err != nil {
 			return usage(fmt.Errorf("--report %s: %w", c.Report, err))
-		}
-	}
-	if c.EmitKeys != "" {
-		if err := emitKey(d, k, so, c.EmitKeys); err != nil {
-			return &exitError{code: exitFailed, err: err}
 		}
 	}
 	if unread != nil {
