@@ -223,9 +223,14 @@ func (c *StripCmd) strip(e *env, path string) error {
 		return err
 	}
 	defer f.Close()
-	unsigned, _, err := conv.StripAll(f.Module)
+	unsigned, removed, err := conv.StripAll(f.Module)
 	if err != nil {
 		return err
+	}
+	if len(removed) == 0 && c.InPlace {
+		// Nothing to remove: the file is left as it is (not rewritten with a new time).
+		fmt.Fprintf(e.stderr, "%s: %s: no signature, left as it is\n", programName, path)
+		return nil
 	}
 	return c.OutFlags.write(e, f, dest, unsigned)
 }
