@@ -1,8 +1,8 @@
 package main
 
 import (
-	//lint:ignore SA1019 the RHEL eras (RHEL4-6) verify only DSA signatures
 	"bytes"
+	//lint:ignore SA1019 the RHEL eras (RHEL4-6) verify only DSA signatures
 	"crypto/dsa"
 	"crypto/rsa"
 	"encoding/hex"
