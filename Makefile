@@ -91,10 +91,11 @@ fuzz:
 bench: build
 	./bench/run.sh
 
-# man writes the man page generated from the command line; completion prints how to enable
+# man writes the man page generated from the command line, dated by the last commit (or
+# SOURCE_DATE_EPOCH) so that the same sources give the same page; completion prints how to enable
 # tab completion (also: `kmodsig completion -c bash|zsh|fish`).
 man: build
-	./$(BIN) --man > bin/kmodsig.1
+	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || date +%s)} ./$(BIN) --man > bin/kmodsig.1
 	@echo "man -l bin/kmodsig.1"
 
 completion: build

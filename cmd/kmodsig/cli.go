@@ -1,9 +1,16 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"time"
+
 	"github.com/alecthomas/kong"
 	mangokong "github.com/alecthomas/mango-kong"
 	kongcompletion "github.com/jotaen/kong-completion"
+	"github.com/muesli/roff"
 )
 
 // CLI is the command line (DESIGN.md "The command line").
@@ -22,5 +29,32 @@ type CLI struct {
 	Completion kongcompletion.Completion `cmd:"" help:"Print the shell code that enables tab completion (bash, zsh, fish)."`
 
 	Version kong.VersionFlag  `help:"Print the version."`
-	Man     mangokong.ManFlag `help:"Write the man page (troff) to standard output."`
+	Man     manFlag          `help:"Write the man page (troff) to standard output (dated SOURCE_DATE_EPOCH when set)."`
+}
+
+// manFlag is mangokong.ManFlag, with the page dated by SOURCE_DATE_EPOCH when it is set (the
+// reproducible-builds convention, which `make man` follows with the last commit's time), so
+// that the same sources give the same page; without it, today, as mango dates it.
+type manFlag bool
+
+func (manFlag) BeforeApply(app *kong.Kong) error {
+	page := mangokong.NewManPage(1, app.Model).Build(roff.NewDocument())
+	if epoch := os.Getenv("SOURCE_DATE_EPOCH"); epoch != "" {
+		n, err := strconv.ParseInt(epoch, 10, 64)
+		if err != nil {
+			return fmt.Errorf("SOURCE_DATE_EPOCH=%q: want Unix seconds", epoch)
+		}
+		page = manDate(page, time.Unix(n, 0).UTC())
+	}
+	fmt.Fprint(app.Stdout, page)
+	app.Exit(0)
+	return nil
+}
+
+// thDate is the date field of a man page's .TH line: .TH NAME SECTION "DATE" ...
+var thDate = regexp.MustCompile(`(?m)^(\.TH \S+ \S+ )"[^"]*"`)
+
+// manDate sets the date of page's .TH line to t.
+func manDate(page string, t time.Time) string {
+	return thDate.ReplaceAllString(page, `${1}"`+t.Format("2006-01-02")+`"`)
 }
