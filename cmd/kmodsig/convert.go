@@ -54,6 +54,9 @@ func (c *ConvertCmd) Run(e *env) error {
 	if err != nil {
 		return usage(err)
 	}
+	if err := c.KeyFlags.check(d); err != nil {
+		return usage(err)
+	}
 	if c.From != "" {
 		if _, err := formats.Lookup(c.From); err != nil {
 			return usage(err)

@@ -22,6 +22,11 @@ type ImaSignCmd struct {
 }
 
 func (c *ImaSignCmd) Run(e *env) error {
+	if d, err := formats.Lookup(digsig.ID); err == nil {
+		if err := c.KeyFlags.check(d); err != nil {
+			return usage(err)
+		}
+	}
 	k, err := c.material()
 	if err != nil {
 		return usage(err)

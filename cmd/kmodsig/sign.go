@@ -67,6 +67,19 @@ func (k *KeyFlags) options(e *env) (formats.SignOptions, error) {
 	return o, nil
 }
 
+// check refuses options that target format d would ignore, before any work: a --variant for a
+// format that has none, --keyid for any format but pkcs7 (sign-file -k; x509 always names
+// its key by subjectKeyIdentifier, the others by their own key ids). Both were ignored.
+func (k *KeyFlags) check(d formats.Driver) error {
+	if k.Variant != "" && len(d.Info().Variants) == 0 {
+		return fmt.Errorf("--variant %s: %s has no variants", k.Variant, d.ID())
+	}
+	if k.KeyID && d.ID() != "pkcs7" {
+		return fmt.Errorf("--keyid is for pkcs7 (sign-file -k); %s identifies its key its own way", d.ID())
+	}
+	return nil
+}
+
 func parseTime(s string) (time.Time, error) {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return time.Unix(n, 0).UTC(), nil
@@ -152,7 +165,11 @@ func (c *SignCmd) Run(e *env) error {
 	if err := c.OutFlags.check(1); err != nil {
 		return usage(err)
 	}
-	if _, err := formats.Lookup(c.Format); err != nil {
+	d, err := formats.Lookup(c.Format)
+	if err != nil {
+		return usage(err)
+	}
+	if err := c.KeyFlags.check(d); err != nil {
 		return usage(err)
 	}
 	dest, err := c.OutFlags.destination(e, c.File)
