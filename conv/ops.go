@@ -137,6 +137,57 @@ func UnsignedJudge(kernel string) string {
 // like unsigned ones (kerneltest).
 func Verify(m formats.Module, ring *keys.Ring, p formats.Policy, policyFormat string) formats.Verdict {
 	d := formats.Detect(m)
+	v := verifySig(m, d, ring, p, policyFormat)
+	notELF(m, d, &v)
+	return v
+}
+
+// sectionFormats keep their signature inside the ELF object: the kernel reads the whole file.
+var sectionFormats = map[string]bool{"gkh2004": true, "rhel5": true, "rhel6": true}
+
+// notELF turns an "OK" of v into ENOEXEC when the module, as the kernel sees it once the
+// signature is taken off, is not a relocatable ELF object (formats.ELFHeaderRefusal): the
+// signature check passes, or is forgiven, and the kernel refuses the object right after it.
+// The outcome stays what the signature is.
+func notELF(m formats.Module, d formats.Driver, v *formats.Verdict) {
+	if v.Permissive != formats.ErrnoOK && v.Enforcing != formats.ErrnoOK {
+		return
+	}
+	// What the kernel sees is the payload: the module_signature trailer's (cheap: its last 40
+	// bytes) when there is one, else the driver's parse.
+	n := m.Size
+	if d != nil && !sectionFormats[d.ID()] {
+		if t, err := formats.ParseModSig(m, d.ID()); err == nil {
+			n = t.PayloadLen
+		} else if sig, err := d.Parse(m); err == nil && sig.PayloadLen > 0 {
+			n = sig.PayloadLen
+		}
+	}
+	why := formats.ELFHeaderRefusal(m, n)
+	if why == "" {
+		return
+	}
+	if v.Permissive == formats.ErrnoOK {
+		v.Permissive = formats.ErrnoENOEXEC
+		// The taint comes later in load_module, with the module's struct: a module refused
+		// here taints nothing (the drivers' notes say "loads with taint E").
+		notes := v.Notes[:0:0]
+		for _, n := range v.Notes {
+			if !strings.HasPrefix(n, "loads with taint") {
+				notes = append(notes, n)
+			}
+		}
+		v.Notes = notes
+	}
+	if v.Enforcing == formats.ErrnoOK {
+		v.Enforcing = formats.ErrnoENOEXEC
+	}
+	v.Notes = append(v.Notes, "the kernel refuses it after the signature check (ENOEXEC): "+why)
+}
+
+// verifySig is Verify's signature check: the verdict of the format's era, or of the kernel
+// model's when p names one.
+func verifySig(m formats.Module, d formats.Driver, ring *keys.Ring, p formats.Policy, policyFormat string) formats.Verdict {
 	judge := policyFormat
 	if judge == "" {
 		judge = UnsignedJudge(p.Kernel)

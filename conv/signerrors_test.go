@@ -47,3 +47,43 @@ func TestSignErrorNamesFormatOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyNotELF: a module that is not a relocatable ELF object gets ENOEXEC where its
+// signature check passes or is forgiven, in every format that can sign it, with a note and
+// without the "loads with taint" note; the outcome stays the signature's. Linux 6.1 in qemu
+// does exactly this (kerneltest variants 38-41). A valid module is untouched.
+func TestVerifyNotELF(t *testing.T) {
+	k := loadKey(t, "rsa2048.key")
+	notELF := append([]byte("#!/bin/sh\n"), make([]byte, 200)...)
+	exec := helloKO(t)
+	exec[16] = 2 // e_type ET_EXEC (x86-64: little endian)
+	for _, tc := range []struct {
+		what   string
+		module []byte
+	}{{"text", notELF}, {"ET_EXEC", exec}} {
+		v := Verify(formats.NewModule("m", tc.module), SelfRing(k), formats.Policy{}, "")
+		if v.Outcome != formats.Unsigned || v.Permissive != formats.ErrnoENOEXEC || v.Enforcing != formats.ErrnoEKEYREJECTED {
+			t.Errorf("unsigned %s: %s", tc.what, v)
+		}
+		for _, n := range v.Notes {
+			if strings.HasPrefix(n, "loads with taint") {
+				t.Errorf("unsigned %s: note %q", tc.what, n)
+			}
+		}
+		for _, id := range []string{"pkcs7", "x509", "gpg2012", "digsig2012"} {
+			res, err := Sign("m", tc.module, id, k, formats.SignOptions{})
+			if err != nil {
+				t.Fatalf("%s %s: %v", tc.what, id, err)
+			}
+			v := Verify(formats.NewModule("m", res.Signed), SelfRing(k), formats.Policy{}, "")
+			if v.Outcome != formats.OK || v.Permissive != formats.ErrnoENOEXEC || v.Enforcing != formats.ErrnoENOEXEC ||
+				!strings.Contains(strings.Join(v.Notes, "\n"), "the kernel refuses it after the signature check (ENOEXEC)") {
+				t.Errorf("%s signed %s: %s %v", tc.what, id, v, v.Notes)
+			}
+		}
+	}
+	v := Verify(formats.NewModule("m", helloKO(t)), SelfRing(k), formats.Policy{}, "")
+	if v.Permissive != formats.ErrnoOK {
+		t.Errorf("hello.ko: %s", v)
+	}
+}

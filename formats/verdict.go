@@ -18,7 +18,7 @@ const (
 
 // Errno is what an era's kernel returns from init_module: "OK" or an errno name
 // ("EKEYREJECTED", "ENOKEY", "EBADMSG", "ENOPKG", "EKEYEXPIRED", "ELIBBAD", "EPERM", "EINVAL",
-// "ENOENT", "ENOTSUPP").
+// "ENOENT", "ENOTSUPP", "ENOEXEC").
 type Errno string
 
 // Result codes used across eras.
@@ -45,6 +45,8 @@ func (e Errno) Number() int {
 		return 1
 	case ErrnoENOENT:
 		return 2
+	case ErrnoENOEXEC:
+		return 8
 	case ErrnoEINVAL:
 		return 22
 	case "ERANGE":

@@ -25,7 +25,7 @@
 //  4. The kmodsig CLI (never sign-file) makes the variants: each trusted key and hash,
 //     issuer+serial and SKID, unsigned, untrusted key, expired certificate, tampered payload and
 //     signature, corrupt trailers, the 3.7 `x509` format, older formats and converted modules
-//     where the CLI supports them.
+//     where the CLI supports them, and objects that are not relocatable ELF, signed and not.
 //  5. The committed vectors join them (vectors_test.go): every test of the
 //     testdata/vectors/manifest.json groups whose kernel model is linux-6.1 (the pkcs7 groups
 //     and the x509 group fed to 6.1), as /mods/v<tcId>-<format>-<file>.ko, 30 at present.
@@ -68,7 +68,7 @@
 // logs in DIR. A cold run extracts and builds the kernel: about 7 CPU-minutes, measured at
 // 6 min 17 s wall on two cores shared with other jobs (load 5 to 8) and 15 min under load 12;
 // a warm run takes about 10 to 15 seconds, two TCG boots of 5 to 7 seconds wall each
-// included (37 variants and 30 vectors per boot). Each cache entry holds a 1.5 GB tree: building
+// included (41 variants and 30 vectors per boot). Each cache entry holds a 1.5 GB tree: building
 // a new one (other keys or kconfig) removes the entries not used for KMODSIG_KERNEL_KEEP_DAYS
 // days (default 14).
 //
@@ -83,6 +83,10 @@
 // rhel5, rhel6, gkh2004), whose signatures the kernel does not see. EKEYREJECTED in both modes:
 // a payload or signature byte flipped (RSA and ECDSA). EBADMSG in both modes: sig_len off by one
 // either way or far too large, a non-zero hash byte in the trailer, the outer CMS tag changed.
+// ENOEXEC, without taint, for what is not a relocatable ELF object (e_type ET_EXEC, the ELF
+// magic broken): when signed and valid in both modes, when unsigned permissive (enforcing
+// refuses it first, EKEYREJECTED): the signature check comes first, the ELF checks after it
+// (formats.ELFHeaderRefusal, which conv.Verify applies).
 //
 // The committed linux-6.1 vectors agree with the manifest in both modes (30 of 30, 6.1.192-2):
 // every "ok" one (sign-file profile with each key and hash, SKID, embedded certificate, signed

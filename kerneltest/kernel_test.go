@@ -103,6 +103,12 @@ var variants = []variant{
 	{name: "35-convert-rhel5-to-pkcs7", how: "kmodsig convert --to pkcs7 of 34, RSA-4096", from: "34-rhel5", cmd: []string{"convert", "--to", "pkcs7", "--key", "KEYS/rsa4096.pem", "--hash", "sha256", "-o", "OUT", "IN"}},
 	{name: "36-rsa2048-sha3-256", how: "pkcs7, RSA-2048, SHA3-256 (unknown to the 6.1 PKCS#7 parser)", cmd: pkcs7("rsa2048.pem", "", "sha3-256", "--force"), optional: true},
 	{name: "37-ecdsa-p384-sha3-384", how: "pkcs7, ECDSA P-384, SHA3-384 (unknown to 6.1)", cmd: pkcs7("ecdsa-p384.pem", "", "sha3-384", "--force"), optional: true},
+	// Not a relocatable ELF object, signed or not: the signature check passes or is forgiven,
+	// then the ELF checks refuse the object (formats.ELFHeaderRefusal).
+	{name: "38-etype-exec", how: "the unsigned module with e_type ET_EXEC", edit: setEType(2)},
+	{name: "39-etype-exec-signed", how: "pkcs7, RSA-2048, SHA-256 over 38", from: "38-etype-exec", cmd: pkcs7("rsa2048.pem", "", "sha256")},
+	{name: "40-not-elf", how: "the unsigned module with its ELF magic broken", edit: breakELFMagic},
+	{name: "41-not-elf-signed", how: "pkcs7, RSA-2048, SHA-256 over 40", from: "40-not-elf", cmd: pkcs7("rsa2048.pem", "", "sha256")},
 }
 
 // trailerLen is module_signature (12 bytes) plus the marker (28 bytes).
@@ -146,6 +152,25 @@ func addSigLen(d int) func([]byte) ([]byte, error) {
 		binary.BigEndian.PutUint32(b[len(b)-32:], uint32(n+d))
 		return b, nil
 	}
+}
+
+// setEType sets the ELF header's e_type (x86-64: little endian, at offset 16).
+func setEType(t uint16) func([]byte) ([]byte, error) {
+	return func(b []byte) ([]byte, error) {
+		if len(b) < 64 || !bytes.HasPrefix(b, []byte("\x7fELF")) {
+			return nil, errors.New("not an ELF object")
+		}
+		binary.LittleEndian.PutUint16(b[16:], t)
+		return b, nil
+	}
+}
+
+func breakELFMagic(b []byte) ([]byte, error) {
+	if !bytes.HasPrefix(b, []byte("\x7fELF")) {
+		return nil, errors.New("not an ELF object")
+	}
+	b[1] = 'X'
+	return b, nil
 }
 
 func setTrailerByte(i int, v byte) func([]byte) ([]byte, error) {
