@@ -28,7 +28,7 @@ type CLI struct {
 
 	Completion kongcompletion.Completion `cmd:"" help:"Print the shell code that enables tab completion (bash, zsh, fish)."`
 
-	Version kong.VersionFlag  `help:"Print the version."`
+	Version kong.VersionFlag `help:"Print the version."`
 	Man     manFlag          `help:"Write the man page (troff) to standard output (dated SOURCE_DATE_EPOCH when set)."`
 }
 
