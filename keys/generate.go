@@ -76,9 +76,13 @@ func Generate(o GenerateOptions) ([]byte, error) {
 	if days <= 0 {
 		days = 36500
 	}
+	notAfter := now.AddDate(0, 0, days)
+	if notAfter.Year() > 9999 {
+		return nil, fmt.Errorf("a validity of %d days ends in %d, after 9999-12-31, the latest date a certificate can hold", days, notAfter.Year())
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: new(big.Int).SetBytes(serial), Subject: name, Issuer: name,
-		NotBefore: now, NotAfter: now.AddDate(0, 0, days),
+		NotBefore: now, NotAfter: notAfter,
 		KeyUsage: x509.KeyUsageDigitalSignature, BasicConstraintsValid: true,
 		SubjectKeyId: skid, AuthorityKeyId: skid,
 	}

@@ -33,12 +33,17 @@ type KeysGenerateCmd struct {
 }
 
 func (c *KeysGenerateCmd) Run(e *env) error {
+	// Checked before the key is made (an RSA-4096 key takes a second or more).
+	if _, err := os.Lstat(c.Output); err == nil {
+		return usage(fmt.Errorf("%s exists; not overwriting a key", c.Output))
+	}
+	if c.Days < 1 || c.Days > 3000000 {
+		// (keys.Generate refuses an end after 9999-12-31; this bound keeps the sum in range)
+		return usage(fmt.Errorf("--days %d: a certificate is valid for at least one day and ends by 9999-12-31", c.Days))
+	}
 	pemBytes, err := keys.Generate(keys.GenerateOptions{Type: c.Type, CommonName: c.CN, Organization: c.O, Days: c.Days})
 	if err != nil {
 		return usage(err)
-	}
-	if _, err := os.Stat(c.Output); err == nil {
-		return usage(fmt.Errorf("%s exists; not overwriting a key", c.Output))
 	}
 	return conv.WriteAtomic(c.Output, pemBytes, 0o600, timeZero)
 }
