@@ -28,7 +28,7 @@
 //     where the CLI supports them, and objects that are not relocatable ELF, signed and not.
 //  5. The committed vectors join them (vectors_test.go): every test of the
 //     testdata/vectors/manifest.json groups whose kernel model is linux-6.1 (the pkcs7 groups
-//     and the x509 group fed to 6.1), as /mods/v<tcId>-<format>-<file>.ko, 30 at present.
+//     and the x509 group fed to 6.1), as /mods/v<tcId>-<format>-<file>.ko, 33 at present.
 //  6. One initramfs (usr/gen_init_cpio, busybox, init.sh) boots twice under TCG: permissive and
 //     with module.sig_enforce=1. init.sh insmods every module and prints one RESULT line each
 //     (busybox insmod's exit status is the errno), the kernel messages, and powers off.
@@ -68,7 +68,7 @@
 // logs in DIR. A cold run extracts and builds the kernel: about 7 CPU-minutes, measured at
 // 6 min 17 s wall on two cores shared with other jobs (load 5 to 8) and 15 min under load 12;
 // a warm run takes about 10 to 15 seconds, two TCG boots of 5 to 7 seconds wall each
-// included (41 variants and 30 vectors per boot). Each cache entry holds a 1.5 GB tree: building
+// included (41 variants and 33 vectors per boot). Each cache entry holds a 1.5 GB tree: building
 // a new one (other keys or kconfig) removes the entries not used for KMODSIG_KERNEL_KEEP_DAYS
 // days (default 14).
 //
@@ -88,7 +88,7 @@
 // refuses it first, EKEYREJECTED): the signature check comes first, the ELF checks after it
 // (formats.ELFHeaderRefusal, which conv.Verify applies).
 //
-// The committed linux-6.1 vectors agree with the manifest in both modes (30 of 30, 6.1.192-2):
+// The committed linux-6.1 vectors agree with the manifest in both modes (33 of 33, 6.1.192-2):
 // every "ok" one (sign-file profile with each key and hash, SKID, embedded certificate, signed
 // twice, the expired certificate) passes module_sig_check even when enforcing; unsigned,
 // untrusted key, SHA3-256 ("Unsupported digest algo"), sha256WithRSAEncryption and RSASSA-PSS
@@ -96,7 +96,10 @@
 // with expected PKCS#7 message") are forgiven when permissive and EKEYREJECTED when enforcing;
 // signed attributes ("Invalid module sig (has authattrs)") and tampered payload or signature
 // give EKEYREJECTED, attached content ("PKCS#7 signature with non-detached data"), the outer
-// tag, sig_len and the hash byte EBADMSG, in both modes.
+// tag, sig_len and the hash byte EBADMSG, in both modes. The NotRelocatableELF vectors (e_type
+// ET_EXEC or the magic broken, signed: ENOEXEC in both modes; unsigned: ENOEXEC permissive,
+// EKEYREJECTED enforcing) print elf_validity_check's "Invalid ELF header ..." and no vermagic
+// message, which is how a manifest ENOEXEC is told from a manifest OK here.
 //
 // [ParseSerial] reads the guest's log; testdata/serial-*.log are two real boots.
 package kerneltest

@@ -34,6 +34,12 @@ const (
 	vermagicMsg  = "hello: version magic '6.1.0-56-amd64 "
 )
 
+// elfHeaderMsg begins what elf_validity_check prints when it refuses the ELF header ("Invalid
+// ELF header magic: != ELF", "Invalid ELF header type: 2 != 1"): a manifest ENOEXEC (the
+// NotRelocatableELF vectors) must come with it, and without vermagicMsg, which only a module
+// that got past the ELF checks can print.
+const elfHeaderMsg = "Invalid ELF header"
+
 // rejectedNotice is module_sig_check's notice when enforcing turns a forgivable error into
 // EKEYREJECTED ("Loading of %s is rejected"), by the manifest outcome that error stands for:
 // -ENODATA (no marker), -ENOKEY (no trusted key), -ENOPKG (unsupported crypto or id_type).
@@ -207,13 +213,16 @@ func vectorWant(e formats.Errno) formats.Errno {
 }
 
 // checkVector returns what is wrong with the two boots' results for one vector: each errno
-// must be the manifest's (an OK as postSigErrno, with the vermagic message and only then); a
-// vector the manifest has forgiven when permissive and EKEYREJECTED when enforcing must show
-// module_sig_check's notice for its outcome when enforcing, and no other result may show one.
+// must be the manifest's (an OK as postSigErrno, with the vermagic message and only then; a
+// manifest ENOEXEC with the ELF header message); a vector the manifest has forgiven when
+// permissive (OK, or ENOEXEC from the ELF checks after the forgiveness) and EKEYREJECTED when
+// enforcing must show module_sig_check's notice for its outcome when enforcing, and no other
+// result may show one.
 func checkVector(t *vectors.Test, perm, enf *Result) []string {
 	var bad []string
 	exp := map[string]formats.Errno{"permissive": formats.Errno(t.Permissive), "enforcing": formats.Errno(t.Enforcing)}
-	forgiven := exp["permissive"] == formats.ErrnoOK && exp["enforcing"] == formats.ErrnoEKEYREJECTED
+	forgiven := (exp["permissive"] == formats.ErrnoOK || exp["permissive"] == formats.ErrnoENOEXEC) &&
+		exp["enforcing"] == formats.ErrnoEKEYREJECTED
 	for _, m := range []struct {
 		mode string
 		r    *Result
@@ -224,13 +233,16 @@ func checkVector(t *vectors.Test, perm, enf *Result) []string {
 			bad = append(bad, fmt.Sprintf("%s: manifest %s (here %s), the kernel returned %s", m.mode, exp[m.mode], want, r.Errno))
 		}
 		hasMagic := containsLine(r.Dmesg, vermagicMsg)
+		wantMagic := exp[m.mode] == formats.ErrnoOK
 		switch {
-		case r.Errno == postSigErrno && !hasMagic:
+		case r.Errno == postSigErrno && wantMagic && !hasMagic:
 			// ENOEXEC from anything but the vermagic check would not prove that the
 			// signature check passed.
 			bad = append(bad, fmt.Sprintf("%s: %s without the %q message", m.mode, postSigErrno, vermagicMsg))
-		case r.Errno != postSigErrno && hasMagic:
+		case hasMagic && (r.Errno != postSigErrno || !wantMagic):
 			bad = append(bad, fmt.Sprintf("%s: %s with the %q message", m.mode, r.Errno, vermagicMsg))
+		case exp[m.mode] == formats.ErrnoENOEXEC && !containsLine(r.Dmesg, elfHeaderMsg):
+			bad = append(bad, fmt.Sprintf("%s: %s without the %q message", m.mode, r.Errno, elfHeaderMsg))
 		}
 		if r.Errno == formats.ErrnoOK {
 			bad = append(bad, fmt.Sprintf("%s: the kernel loaded a module built for another kernel (taint %q)", m.mode, r.ModTaint))
@@ -358,6 +370,17 @@ func TestVectorsRealLogs(t *testing.T) {
 			"loaded": func(p, e *Result) { p.Errno, p.Dmesg = formats.ErrnoOK, nil },
 			"ENOEXEC without vermagic": func(p, e *Result) {
 				p.Errno, p.Dmesg = postSigErrno, []string{"hello: No module found in object"}
+			},
+			"ELF refusal message lost": func(p, e *Result) {
+				p.Dmesg = nil
+				if c.test.Permissive != string(formats.ErrnoENOEXEC) {
+					// any other vector: an errno change instead
+					if p.Errno == formats.ErrnoEBADMSG {
+						p.Errno = formats.ErrnoEKEYREJECTED
+					} else {
+						p.Errno = formats.ErrnoEBADMSG
+					}
+				}
 			},
 			"vermagic after a refusal": func(p, e *Result) {
 				e.Errno, e.Dmesg = formats.ErrnoEKEYREJECTED, append(e.Dmesg, vermagicMsg+"...' should be '6.1.192 mod_unload '")

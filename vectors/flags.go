@@ -25,6 +25,7 @@ var flagNotes = map[string]string{
 	"EmbeddedCertificate":   "pkcs7: the signer's certificate is embedded in the CMS; the kernel still requires the key in its keyring.",
 	"AttachedContent":       "pkcs7: non-detached CMS ('PKCS#7 signature with non-detached data').",
 	"NestedSignature":       "A signed module signed again; the kernel checks the outermost signature only.",
+	"NotRelocatableELF":     "Not a relocatable ELF object (ELF magic, class, type, section table): after the signature check passes or is forgiven, the kernel refuses it with ENOEXEC.",
 	"EcdsaLength":           "pkcs7: an ECDSA signature whose DER length differs by a byte from another vector's (r or s with or without a leading 00): never assume a fixed length.",
 	"ExpiredCertificate":    "The signing certificate's validity ended in 2001.",
 	"ShortMPI":              "OpenPGP: the RSA signature has a leading zero byte, so its MPI is one byte shorter than the modulus; early Howells code required equal lengths (EBADMSG).",

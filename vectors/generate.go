@@ -127,6 +127,11 @@ func Generate(in fs.FS, o Options) (set *Set, err error) {
 			g.pkcs7()
 		}
 	}
+	// Groups added after the first set was published go last, whatever their format, so
+	// that the tcIds of the earlier tests stay.
+	if len(g.only) == 0 || g.only["pkcs7"] {
+		g.pkcs7NotELF()
+	}
 	n := 0
 	for _, gr := range g.man.TestGroups {
 		for _, t := range gr.Tests {

@@ -30,6 +30,7 @@ var (
 	errnoEBADMSG        = formats.ErrnoEBADMSG
 	errnoENOKEY         = formats.ErrnoENOKEY
 	errnoENOPKG         = formats.ErrnoENOPKG
+	errnoENOEXEC        = formats.ErrnoENOEXEC
 	pkcs7ValidFlag      = "SignFileProfile"
 	pkcs7UnsignedModule = "common/unsigned-hello.ko"
 )
@@ -191,6 +192,26 @@ func (g *gen) pkcs7() {
 			}
 		}
 	}
+}
+
+// pkcs7NotELF is the last group of the set (new groups go last, so that no tcId moves): what
+// the signature check lets through and the ELF checks after it refuse with ENOEXEC
+// (formats.ELFHeaderRefusal), signed with the module signing key and unsigned.
+func (g *gen) pkcs7NotELF() {
+	hello := g.module("hello")
+	rsa2048 := g.key("rsa2048")
+	good := Oracle{Tool: opensslCMS, Good: true}
+	exec := append([]byte(nil), hello...)
+	exec[16] = 2 // e_type ET_EXEC (hello.ko is x86-64: little endian)
+	notELF := append([]byte(nil), hello...)
+	notELF[1] = 'X' // "\x7fXLF"
+	gr := g.group("pkcs7", pkcs7Kernel, g.certForm("rsa2048", rsa2048), "objects that are not relocatable ELF: Linux 6.1 checks the signature first, then refuses the object with ENOEXEC (load_module: module_sig_check, then elf_validity_check), without tainting")
+	gr.add(g, vpath("pkcs7", "et-exec-rsa2048-sha256.ko"), g.pkcs7Sign(exec, rsa2048, crypto.SHA256, false),
+		expect("a valid signature over hello.ko with e_type ET_EXEC", formats.OK, errnoENOEXEC, errnoENOEXEC, "NotRelocatableELF").hashed(crypto.SHA256).with(good))
+	gr.add(g, vpath("pkcs7", "not-elf-rsa2048-sha256.ko"), g.pkcs7Sign(notELF, rsa2048, crypto.SHA256, false),
+		expect("a valid signature over hello.ko with its ELF magic broken", formats.OK, errnoENOEXEC, errnoENOEXEC, "NotRelocatableELF").hashed(crypto.SHA256).with(good))
+	gr.add(g, vpath("pkcs7", "et-exec-unsigned.ko"), exec,
+		expect("unsigned, e_type ET_EXEC: forgiven when permissive, then ENOEXEC; EKEYREJECTED first when enforcing", formats.Unsigned, errnoENOEXEC, errnoEKEYREJECTED, "NotRelocatableELF", "Unsigned").with(Oracle{Why: "no signature to check"}))
 }
 
 // cmsSignedAttrs returns a CMS like sign-file's but with signed attributes (content type and
