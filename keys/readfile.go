@@ -27,7 +27,7 @@ func readFile(path string) ([]byte, error) {
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, MaxFile+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err // an *fs.PathError: it names the file
 	}
 	if len(b) > MaxFile {
 		return nil, fmt.Errorf("%s: %w", path, ErrFileTooLarge)
