@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kmodsig/kmodsig/formats"
 	"github.com/kmodsig/kmodsig/keys"
@@ -56,7 +57,9 @@ const (
 // FileResult is one file of a batch report (stable JSON names).
 type FileResult struct {
 	Path         string `json:"path"`
+	PathBytes    []byte `json:"path_bytes,omitempty"` // RawPath(Path)
 	Output       string `json:"output,omitempty"`
+	OutputBytes  []byte `json:"output_bytes,omitempty"` // RawPath(Output)
 	SourceFormat string `json:"source_format"`
 	SourceSigner string `json:"source_signer,omitempty"`
 	SourceKeyID  string `json:"source_key_id,omitempty"`
@@ -112,6 +115,7 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 	jobs := Workers(o.Jobs)
 	var mu sync.Mutex
 	done := func(i int, r FileResult) {
+		r.PathBytes, r.OutputBytes = RawPath(r.Path), RawPath(r.Output)
 		mu.Lock()
 		defer mu.Unlock()
 		rep.Files[i] = r
@@ -120,7 +124,7 @@ func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 		}
 	}
 	for i, in := range inputs {
-		rep.Files[i] = FileResult{Path: in.Path, Target: o.To, Outcome: NotStarted}
+		rep.Files[i] = FileResult{Path: in.Path, PathBytes: RawPath(in.Path), Target: o.To, Outcome: NotStarted}
 	}
 	shared := sharedOutputs(inputs, o)
 	if o.Output != "" {
@@ -351,6 +355,17 @@ func sharedOutputs(inputs []Input, o Options) []error {
 // this gain nothing even on a slow network filesystem, where a few dozen keep the reads in
 // flight.
 const MaxWorkers = 256
+
+// RawPath returns the bytes of a file name that is not valid UTF-8, and nil for one that is.
+// Linux file names are any bytes but / and NUL; encoding/json writes a string's invalid bytes
+// as U+FFFD, so the JSON this package and the command line write carry the name's bytes
+// beside it (path_bytes, base64) when, and only when, the string alone would lose them.
+func RawPath(p string) []byte {
+	if utf8.ValidString(p) {
+		return nil
+	}
+	return []byte(p)
+}
 
 // Workers is how many workers a batch runs for a jobs setting (Options.Jobs,
 // WalkOptions.Jobs, the CLI's -j): jobs, at most MaxWorkers, or one per CPU when jobs <= 0.

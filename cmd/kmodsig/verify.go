@@ -21,6 +21,7 @@ type VerifyCmd struct {
 // verifyJSON is one file in `verify --json` (stable field names).
 type verifyJSON struct {
 	Path       string   `json:"path"`
+	PathBytes  []byte   `json:"path_bytes,omitempty"` // see rawPath
 	Format     string   `json:"format"`
 	Variant    string   `json:"variant,omitempty"`
 	Outcome    string   `json:"outcome"`
@@ -68,6 +69,7 @@ func (c *VerifyCmd) Run(e *env) error {
 			code = exitFailed
 		}
 		if c.JSON {
+			j.PathBytes = rawPath(j.Path)
 			out = append(out, j)
 		} else if err == nil {
 			if c.Enforce {
