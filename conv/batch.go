@@ -67,6 +67,19 @@ type FileResult struct {
 	TargetKeyID  string `json:"target_key_id,omitempty"`
 	Outcome      string `json:"outcome"`
 	Error        string `json:"error,omitempty"`
+	// Warning is set for a converted file that had other names (HardLinkWarning).
+	Warning string `json:"warning,omitempty"`
+}
+
+// HardLinkWarning says what became of the other names of a file with links names that was
+// replaced: they keep the module as it was, since the replacement is a new file (renamed
+// into place, as `sed -i` and sign-file do; writing into the old file could leave it half
+// written).
+func HardLinkWarning(links uint64) string {
+	if links == 2 {
+		return "had 2 hard links: the other name keeps the module as it was"
+	}
+	return fmt.Sprintf("had %d hard links: the other %d names keep the module as it was", links, links-1)
 }
 
 // Report is the result of a batch: per-file results and counts. It is also the JSON written

@@ -54,6 +54,9 @@ func commitGroup(group []stagedWrite, dirs *sync.Map, done func(int, FileResult)
 			r.Outcome, r.Error = Failed, err.Error()
 		} else {
 			r.Outcome = Converted
+			if s.t.links > 1 {
+				r.Warning = HardLinkWarning(s.t.links)
+			}
 			dirs.Store(filepath.Dir(s.t.path), s.t.dev)
 			dropCache(s.t.path) // durable, so its pages are clean and go at once
 		}

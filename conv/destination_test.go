@@ -1,6 +1,7 @@
 package conv
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -124,5 +125,36 @@ func TestConvertInPlaceThroughLink(t *testing.T) {
 	rep = Convert(context.Background(), []Input{{Path: target, Rel: "a.ko"}}, Options{To: "pkcs7", Key: k, Output: out, Jobs: 1})
 	if rep.Failed != 1 || !strings.Contains(rep.Files[0].Error, "is a directory") {
 		t.Fatalf("-o a link to a directory: %+v, want the input failed with \"is a directory\"", rep.Files[0])
+	}
+}
+
+// TestConvertHardLinks: a converted file that had other names says so in its result (the
+// other names keep the old module: the replacement is a new file), and one that had none
+// does not.
+func TestConvertHardLinks(t *testing.T) {
+	k := loadKey(t, "rsa2048.key")
+	dir := t.TempDir()
+	a, b, c := filepath.Join(dir, "a.ko"), filepath.Join(dir, "b.ko"), filepath.Join(dir, "c.ko")
+	writeFile(t, a, helloKO(t))
+	writeFile(t, c, helloKO(t))
+	if err := os.Link(a, b); err != nil {
+		t.Skipf("no hard links here: %v", err)
+	}
+	if HardLinks(a) != 2 {
+		t.Skipf("link count %d: this system does not report it", HardLinks(a))
+	}
+	rep := Convert(context.Background(), []Input{{Path: a, Rel: "a.ko"}, {Path: c, Rel: "c.ko"}},
+		Options{To: "pkcs7", Key: k, InPlace: true, Jobs: 1})
+	if err := rep.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if w := rep.Files[0].Warning; w != "had 2 hard links: the other name keeps the module as it was" {
+		t.Errorf("a.ko: warning %q", w)
+	}
+	if w := rep.Files[1].Warning; w != "" {
+		t.Errorf("c.ko: warning %q", w)
+	}
+	if got := readFile(t, b); !bytes.Equal(got, helloKO(t)) {
+		t.Errorf("b.ko, the other name, changed")
 	}
 }

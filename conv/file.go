@@ -174,6 +174,7 @@ func Destination(path string) (string, error) {
 type tempFile struct {
 	name, path string
 	dev        uint64 // the filesystem it is on (Linux; 0 elsewhere): what syncfs flushes
+	links      uint64 // the link count of the file it replaces (Linux; 0 elsewhere)
 }
 
 // stageTemp writes data to a new temporary file beside path (".NAME.kmodsig-PID-*"), gives it
@@ -200,7 +201,7 @@ func stageTemp(path string, data []byte, mode os.FileMode, mtime time.Time, fsyn
 	if _, err = tmp.Write(data); err != nil {
 		return t, err
 	}
-	keepOwner(tmp, path)
+	links := keepOwner(tmp, path)
 	if err = tmp.Chmod(mode); err != nil {
 		return t, err
 	}
@@ -218,7 +219,7 @@ func stageTemp(path string, data []byte, mode os.FileMode, mtime time.Time, fsyn
 			return t, err
 		}
 	}
-	return tempFile{name: tmp.Name(), path: path, dev: dev}, nil
+	return tempFile{name: tmp.Name(), path: path, dev: dev, links: links}, nil
 }
 
 // commit renames the temporary file over its path; on failure it removes it.

@@ -31,17 +31,34 @@ func fileDev(f *os.File) uint64 {
 // they are not the caller's: root converting someone else's modules in place leaves them
 // theirs, as `sed -i` does (sign-file does not). A path that is not there yet, or a chown
 // that is not allowed (not root), leaves tmp the caller's. It runs before the mode is set:
-// chown clears the set-user-ID and set-group-ID bits.
-func keepOwner(tmp *os.File, path string) {
+// chown clears the set-user-ID and set-group-ID bits. It returns the replaced file's link
+// count (0 when there is none), which the same lstat gives.
+func keepOwner(tmp *os.File, path string) (links uint64) {
 	st, err := os.Lstat(path)
 	if err != nil {
-		return
+		return 0
 	}
 	old, ok := st.Sys().(*syscall.Stat_t)
-	if !ok || (int(old.Uid) == os.Geteuid() && int(old.Gid) == os.Getegid()) {
-		return
+	if !ok {
+		return 0
 	}
-	tmp.Chown(int(old.Uid), int(old.Gid)) // EPERM unless root: the file stays the caller's
+	if int(old.Uid) != os.Geteuid() || int(old.Gid) != os.Getegid() {
+		tmp.Chown(int(old.Uid), int(old.Gid)) // EPERM unless root: the file stays the caller's
+	}
+	return uint64(old.Nlink)
+}
+
+// HardLinks returns how many names the file at path has (0 when it is not there): a file
+// replaced by a rename is a new file, and its other names keep the old one.
+func HardLinks(path string) uint64 {
+	st, err := os.Lstat(path)
+	if err != nil {
+		return 0
+	}
+	if old, ok := st.Sys().(*syscall.Stat_t); ok {
+		return uint64(old.Nlink)
+	}
+	return 0
 }
 
 // syncfs makes everything written to the filesystem holding path durable.

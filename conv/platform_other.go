@@ -13,7 +13,10 @@ const groupSync = false
 func fileDev(*os.File) uint64 { return 0 }
 
 // keepOwner does nothing here: a replaced file becomes the caller's.
-func keepOwner(*os.File, string) {}
+func keepOwner(*os.File, string) uint64 { return 0 }
+
+// HardLinks returns 0 here: the link count is not looked at.
+func HardLinks(string) uint64 { return 0 }
 
 func syncfs(string) error { return errors.New("syncfs: not supported on this system") }
 

@@ -170,6 +170,9 @@ func (c *ConvertCmd) Run(e *env) error {
 			}
 			fmt.Fprintf(e.stderr, "%s: error: %s\n", programName, msg)
 		}
+		if r.Warning != "" {
+			fmt.Fprintf(e.stderr, "%s: warning: %s: %s\n", programName, r.Output, r.Warning)
+		}
 	}
 	rep := conv.Convert(ctx, inputs, o)
 	if unread != nil {

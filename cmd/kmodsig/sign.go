@@ -150,7 +150,14 @@ func (o *OutFlags) write(e *env, f *conv.File, dest string, data []byte) error {
 		}
 		return nil
 	}
-	return conv.WriteAtomic(dest, out, f.Mode, time.Time{})
+	links := conv.HardLinks(dest)
+	if err := conv.WriteAtomic(dest, out, f.Mode, time.Time{}); err != nil {
+		return err
+	}
+	if links > 1 {
+		fmt.Fprintf(e.stderr, "%s: warning: %s: %s\n", programName, dest, conv.HardLinkWarning(links))
+	}
+	return nil
 }
 
 // SignCmd is `kmodsig sign`.

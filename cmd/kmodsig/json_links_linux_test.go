@@ -62,3 +62,33 @@ func TestJSONRawPaths(t *testing.T) {
 	}
 	check("convert --report", rep.Files, true)
 }
+
+// TestInPlaceHardLinkWarning: sign and convert --in-place of a file with another name warn
+// that the other name keeps the old module.
+func TestInPlaceHardLinkWarning(t *testing.T) {
+	root, _, in := helloTreeDir(t)
+	a := filepath.Join(in, "hello.ko")
+	if err := os.Link(a, filepath.Join(in, "other-name")); err != nil {
+		t.Skipf("no hard links: %v", err)
+	}
+	var stderr bytes.Buffer
+	if code := run([]string{"sign", "--format", "pkcs7", "--key", filepath.Join(root, "keys", "rsa2048.pem"), "--in-place", a}, &bytes.Buffer{}, &stderr); code != 0 {
+		t.Fatalf("sign: exit %d: %s", code, stderr.String())
+	}
+	if want := "warning: " + a + ": had 2 hard links: the other name keeps the module as it was"; !bytes.Contains(stderr.Bytes(), []byte(want)) {
+		t.Errorf("sign --in-place: stderr %q, want %q", stderr.String(), want)
+	}
+	if err := os.Link(a, filepath.Join(in, "third-name")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(a, filepath.Join(in, "fourth-name")); err != nil {
+		t.Fatal(err)
+	}
+	stderr.Reset()
+	if code := run([]string{"convert", "--to", "x509", "--key", filepath.Join(root, "keys", "rsa2048.pem"), "--in-place", a}, &bytes.Buffer{}, &stderr); code != 0 {
+		t.Fatalf("convert: exit %d: %s", code, stderr.String())
+	}
+	if want := "had 3 hard links: the other 2 names keep the module as it was"; !bytes.Contains(stderr.Bytes(), []byte(want)) {
+		t.Errorf("convert --in-place: stderr %q, want %q", stderr.String(), want)
+	}
+}
