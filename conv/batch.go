@@ -24,7 +24,7 @@ import (
 // Options configure a batch conversion.
 type Options struct {
 	To   string // target format id
-	From string // if set, every source must be in this format
+	From string // if set, every source must be in this format ("none": unsigned)
 	Key  *keys.Material
 	Sign formats.SignOptions
 	// SourceRing, when set, verifies each source signature before converting (--verify-source);
