@@ -269,7 +269,17 @@ func TestConvertInterruptTwice(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		// The first signal goes once the batch is writing (a temporary file in the tree), so
+		// that convert's handler is surely set up: before it, SIGINT takes its default
+		// action, which a loaded machine's slow start made likely at a fixed 20 ms.
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if temps, _ := filepath.Glob(filepath.Join(tree, "*", ".*.kmodsig-*")); len(temps) > 0 {
+				break
+			}
+			if temps, _ := filepath.Glob(filepath.Join(tree, ".*.kmodsig-*")); len(temps) > 0 {
+				break
+			}
+		}
 		cmd.Process.Signal(syscall.SIGINT)
 		// Read stderr until the first signal is acknowledged (the signals are back to their
 		// default by then), then send the second.
