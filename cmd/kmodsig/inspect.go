@@ -21,7 +21,7 @@ type InspectCmd struct {
 // inspectJSON is one file in `inspect --json` (field names are stable: add, never rename).
 type inspectJSON struct {
 	Path        string        `json:"path"`
-	PathBytes   []byte        `json:"path_bytes,omitempty"` // see rawPath
+	PathBytes   []byte        `json:"path_bytes,omitempty"` // conv.RawPath
 	Format      string        `json:"format"`
 	Variant     string        `json:"variant"`
 	Era         string        `json:"era"`
@@ -71,7 +71,7 @@ func (c *InspectCmd) Run(e *env) error {
 			j = inspectJSON{Path: in.Path, Error: err.Error()}
 		}
 		if c.JSON {
-			j.PathBytes = rawPath(j.Path)
+			j.PathBytes = conv.RawPath(j.Path)
 			out, merr := json.Marshal(j)
 			if merr != nil {
 				return result{nil, merr}

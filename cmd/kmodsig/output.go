@@ -106,9 +106,3 @@ func printUnread(e *env, unread *conv.WalkError) {
 		fmt.Fprintf(e.stderr, "%s: error: %v\n", programName, err)
 	}
 }
-
-// rawPath is the path_bytes of a JSON object: a file name that is not UTF-8 (Linux allows any
-// bytes but / and NUL) comes out of encoding/json with U+FFFD for each bad byte, which no
-// script can map back to the file, so its bytes go beside it too, base64 as encoding/json
-// writes []byte. Nil, and so left out, for a name that is UTF-8.
-func rawPath(p string) []byte { return conv.RawPath(p) }

@@ -21,7 +21,7 @@ type VerifyCmd struct {
 // verifyJSON is one file in `verify --json` (stable field names).
 type verifyJSON struct {
 	Path       string   `json:"path"`
-	PathBytes  []byte   `json:"path_bytes,omitempty"` // see rawPath
+	PathBytes  []byte   `json:"path_bytes,omitempty"` // conv.RawPath
 	Format     string   `json:"format"`
 	Variant    string   `json:"variant,omitempty"`
 	Outcome    string   `json:"outcome"`
@@ -69,7 +69,7 @@ func (c *VerifyCmd) Run(e *env) error {
 			code = exitFailed
 		}
 		if c.JSON {
-			j.PathBytes = rawPath(j.Path)
+			j.PathBytes = conv.RawPath(j.Path)
 			out = append(out, j)
 		} else if err == nil {
 			if c.Enforce {
