@@ -34,12 +34,8 @@ func fileDev(f *os.File) uint64 {
 // chown clears the set-user-ID and set-group-ID bits. It returns the replaced file's link
 // count (0 when there is none), which the same lstat gives.
 func keepOwner(tmp *os.File, path string) (links uint64) {
-	st, err := os.Lstat(path)
-	if err != nil {
-		return 0
-	}
-	old, ok := st.Sys().(*syscall.Stat_t)
-	if !ok {
+	old := lstatSys(path)
+	if old == nil {
 		return 0
 	}
 	if int(old.Uid) != os.Geteuid() || int(old.Gid) != os.Getegid() {
@@ -51,14 +47,20 @@ func keepOwner(tmp *os.File, path string) (links uint64) {
 // HardLinks returns how many names the file at path has (0 when it is not there): a file
 // replaced by a rename is a new file, and its other names keep the old one.
 func HardLinks(path string) uint64 {
-	st, err := os.Lstat(path)
-	if err != nil {
-		return 0
-	}
-	if old, ok := st.Sys().(*syscall.Stat_t); ok {
+	if old := lstatSys(path); old != nil {
 		return uint64(old.Nlink)
 	}
 	return 0
+}
+
+// lstatSys is the system's lstat of path, or nil when there is none.
+func lstatSys(path string) *syscall.Stat_t {
+	st, err := os.Lstat(path)
+	if err != nil {
+		return nil
+	}
+	sys, _ := st.Sys().(*syscall.Stat_t)
+	return sys
 }
 
 // syncfs makes everything written to the filesystem holding path durable.
