@@ -59,26 +59,18 @@ func ELFHeaderRefusal(m Module, n int64) string {
 	if n < ehsize {
 		return fmt.Sprintf("%d bytes, shorter than an ELF header (%d)", n, ehsize)
 	}
-	var shoff int64
-	var shentsize, shnum uint16
 	if etype := bo.Uint16(h[16:]); etype != 1 {
 		return fmt.Sprintf("ELF type %d, not a relocatable object (ET_REL)", etype)
 	}
-	if ehsize == 52 {
-		shoff = int64(bo.Uint32(h[32:]))
-		shentsize, shnum = bo.Uint16(h[46:]), bo.Uint16(h[48:])
-	} else {
-		off := bo.Uint64(h[40:])
-		if off > uint64(n) {
-			return fmt.Sprintf("section header table at %d, beyond the module's %d bytes", off, n)
-		}
-		shoff = int64(off)
-		shentsize, shnum = bo.Uint16(h[58:]), bo.Uint16(h[60:])
+	// e_shoff, e_shentsize, e_shnum (unsigned, as the kernel compares them)
+	shoff, shentsize, shnum := uint64(bo.Uint32(h[32:])), bo.Uint16(h[46:]), bo.Uint16(h[48:])
+	if ehsize == 64 {
+		shoff, shentsize, shnum = bo.Uint64(h[40:]), bo.Uint16(h[58:]), bo.Uint16(h[60:])
 	}
 	if int64(shentsize) != shsize {
 		return fmt.Sprintf("section header entries of %d bytes, not %d", shentsize, shsize)
 	}
-	if shoff >= n || int64(shnum)*shsize > n-shoff {
+	if size := uint64(n); shoff >= size || uint64(shnum)*uint64(shsize) > size-shoff {
 		return fmt.Sprintf("section header table (%d entries at %d) beyond the module's %d bytes", shnum, shoff, n)
 	}
 	return ""
