@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"os"
 	"strings"
 )
 
@@ -78,14 +77,14 @@ func Parse(data []byte) (*Material, error) {
 				der := blk.Bytes
 				//lint:ignore SA1019 legacy encrypted PEM is what openssl genrsa -aes256 writes
 				if x509.IsEncryptedPEMBlock(blk) { //nolint:staticcheck
-					pin, ok := os.LookupEnv(PINEnv)
-					if !ok {
-						return nil, ErrPassphrase
+					pin, err := passphrase()
+					if err != nil {
+						return nil, err
 					}
 					//lint:ignore SA1019 see above
-					d, err := x509.DecryptPEMBlock(blk, []byte(pin)) //nolint:staticcheck
+					d, err := x509.DecryptPEMBlock(blk, pin) //nolint:staticcheck
 					if err != nil {
-						return nil, fmt.Errorf("%w: %v", ErrPassphrase, err)
+						return nil, wrongPassphrase(err)
 					}
 					der = d
 				}

@@ -43,11 +43,12 @@ func TestLoadFileForms(t *testing.T) {
 		sameAs   any
 		withCert bool
 	}{
-		{"rsa2048.key", "rsa2048", rsaRef, false},       // PEM PKCS#8
-		{"rsa2048.pkcs1.key", "rsa2048", rsaRef, false}, // PEM PKCS#1
-		{"rsa2048.key.der", "rsa2048", rsaRef, false},   // DER PKCS#8
-		{"rsa2048.enc.key", "rsa2048", rsaRef, false},   // encrypted PKCS#8, KBUILD_SIGN_PIN
-		{"rsa2048.pem", "rsa2048", rsaRef, true},        // key + certificate
+		{"rsa2048.key", "rsa2048", rsaRef, false},           // PEM PKCS#8
+		{"rsa2048.pkcs1.key", "rsa2048", rsaRef, false},     // PEM PKCS#1
+		{"rsa2048.key.der", "rsa2048", rsaRef, false},       // DER PKCS#8
+		{"rsa2048.enc.key", "rsa2048", rsaRef, false},       // encrypted PKCS#8, KBUILD_SIGN_PIN
+		{"rsa2048.enc.pkcs1.key", "rsa2048", rsaRef, false}, // legacy encrypted PEM, KBUILD_SIGN_PIN
+		{"rsa2048.pem", "rsa2048", rsaRef, true},            // key + certificate
 		{"rsa4096.key", "rsa4096", nil, false},
 		{"rsa4096.pem", "rsa4096", nil, true},
 		{"ecdsa-p256.key", "p256", ecRef, false},
@@ -129,19 +130,23 @@ func TestLoadFileErrors(t *testing.T) {
 	garbage := filepath.Join(dir, "garbage")
 	os.WriteFile(garbage, []byte("not a key at all\n"), 0o600)
 
-	t.Run("encrypted without KBUILD_SIGN_PIN", func(t *testing.T) {
-		t.Setenv(PINEnv, "")
-		os.Unsetenv(PINEnv)
-		if _, err := LoadFile(keyPath("rsa2048.enc.key")); !errors.Is(err, ErrPassphrase) {
-			t.Fatalf("err = %v, want ErrPassphrase", err)
-		}
-	})
-	t.Run("encrypted with a wrong KBUILD_SIGN_PIN", func(t *testing.T) {
-		t.Setenv(PINEnv, "wrong")
-		if _, err := LoadFile(keyPath("rsa2048.enc.key")); !errors.Is(err, ErrPassphrase) {
-			t.Fatalf("err = %v, want ErrPassphrase", err)
-		}
-	})
+	for _, name := range []string{"rsa2048.enc.key", "rsa2048.enc.pkcs1.key"} {
+		t.Run(name+" without KBUILD_SIGN_PIN", func(t *testing.T) {
+			t.Setenv(PINEnv, "")
+			os.Unsetenv(PINEnv)
+			_, err := LoadFile(keyPath(name))
+			if !errors.Is(err, ErrPassphrase) || !strings.Contains(err.Error(), "set KBUILD_SIGN_PIN") {
+				t.Fatalf("err = %v, want ErrPassphrase saying to set KBUILD_SIGN_PIN", err)
+			}
+		})
+		t.Run(name+" with a wrong KBUILD_SIGN_PIN", func(t *testing.T) {
+			t.Setenv(PINEnv, "wrong")
+			_, err := LoadFile(keyPath(name))
+			if !errors.Is(err, ErrPassphrase) || !strings.Contains(err.Error(), "KBUILD_SIGN_PIN does not decrypt it") {
+				t.Fatalf("err = %v, want ErrPassphrase saying KBUILD_SIGN_PIN does not decrypt it", err)
+			}
+		})
+	}
 	for _, c := range []struct {
 		name string
 		path string

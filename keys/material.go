@@ -26,7 +26,7 @@ var (
 	// ErrNoKey reports a file that holds no usable key or certificate.
 	ErrNoKey = errors.New("no key found")
 	// ErrPassphrase reports an encrypted private key with no or a wrong passphrase (KBUILD_SIGN_PIN).
-	ErrPassphrase = errors.New("private key is encrypted: set KBUILD_SIGN_PIN")
+	ErrPassphrase = errors.New("private key is encrypted")
 	// ErrMismatch reports a private key that does not belong to the certificate given with it.
 	ErrMismatch = errors.New("private key does not match the certificate")
 	// ErrNoSKID reports a certificate without a subjectKeyIdentifier where one is required.

@@ -57,12 +57,12 @@ func parseOpenPGPSecret(data []byte) (*Material, error) {
 			continue
 		}
 		if priv.Encrypted {
-			pin, ok := lookupPIN()
-			if !ok {
-				return nil, ErrPassphrase
+			pin, err := passphrase()
+			if err != nil {
+				return nil, err
 			}
-			if err := priv.Decrypt([]byte(pin)); err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrPassphrase, err)
+			if err := priv.Decrypt(pin); err != nil {
+				return nil, wrongPassphrase(err)
 			}
 		}
 		m := &Material{PGP: e, Created: e.PrimaryKey.CreationTime}

@@ -126,6 +126,8 @@ openssl pkey -in rsa2048.key -traditional -out rsa2048.pkcs1.key          # BEGI
 openssl pkey -in rsa2048.key -outform DER -out rsa2048.key.der            # DER PKCS#8
 openssl pkcs8 -topk8 -in rsa2048.key -v2 aes-256-cbc -v2prf hmacWithSHA256 \
 	-passout pass:kmodsig -out rsa2048.enc.key                            # encrypted PKCS#8
+openssl rsa -in rsa2048.key -traditional -aes128 -passout pass:kmodsig \
+	-out rsa2048.enc.pkcs1.key                                            # Proc-Type: 4,ENCRYPTED
 openssl pkey -in rsa2048.key -pubout -out rsa2048.pub.pem                 # BEGIN PUBLIC KEY
 openssl pkey -in ecdsa-p256.key -traditional -out ecdsa-p256.sec1.key    # BEGIN EC PRIVATE KEY
 
