@@ -1,6 +1,7 @@
 package conv
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
@@ -85,5 +86,52 @@ func TestVerifyNotELF(t *testing.T) {
 	v := Verify(formats.NewModule("m", helloKO(t)), SelfRing(k), formats.Policy{}, "")
 	if v.Permissive != formats.ErrnoOK {
 		t.Errorf("hello.ko: %s", v)
+	}
+}
+
+// TestSignTimeCarriedOrRefused: in every format and variant, a signature time is either
+// carried (two times give two different signed modules) or refused with ErrUntimed; it is
+// never dropped in silence (pkcs7, x509, digsig v2 and gkh2004's rsa and encrypted variants
+// signed as if no time had been given). Read-only formats refuse to sign at all.
+func TestSignTimeCarriedOrRefused(t *testing.T) {
+	rsaKey, dsaKey := loadKey(t, "rsa2048.key"), loadKey(t, "dsa1024.key")
+	mod := helloKO(t)
+	t1, t2 := time.Date(2012, 9, 1, 0, 0, 0, 0, time.UTC), time.Date(2013, 3, 1, 0, 0, 0, 0, time.UTC)
+	untimed := map[string]bool{"pkcs7/": true, "x509/": true, "digsig2012/v2": true, "gkh2004/rsa": true, "gkh2004/encrypted": true}
+	for _, d := range formats.All() {
+		for _, v := range append([]string{""}, d.Info().Variants...) {
+			name := d.ID() + "/" + v
+			sign := func(tm time.Time) ([]byte, error) {
+				o := formats.SignOptions{Variant: v, Time: tm, Deterministic: true}
+				b, err := d.Sign(mod, rsaKey, o)
+				if errors.Is(err, formats.ErrKeyType) {
+					b, err = d.Sign(mod, dsaKey, o)
+				}
+				return b, err
+			}
+			a, err := sign(t1)
+			switch {
+			case errors.Is(err, formats.ErrReadOnly):
+				continue
+			case untimed[name]:
+				if !errors.Is(err, formats.ErrUntimed) {
+					t.Errorf("%s: Sign with a time = %v, want ErrUntimed", name, err)
+				}
+				if _, err := sign(time.Time{}); err != nil {
+					t.Errorf("%s: Sign without a time: %v", name, err)
+				}
+				continue
+			case err != nil:
+				t.Errorf("%s: Sign with a time: %v", name, err)
+				continue
+			}
+			b, err := sign(t2)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if bytes.Equal(a, b) {
+				t.Errorf("%s: two signature times gave the same bytes: the time was dropped", name)
+			}
+		}
 	}
 }

@@ -271,5 +271,5 @@ func (Driver) ExportKey(k *keys.Material, o formats.SignOptions) ([]byte, string
 		}
 		return append([]byte(nil), c.Raw...), "x509_ima.der", nil
 	}
-	return nil, "", fmt.Errorf("digsig2012: unknown variant %q (want v1 or v2)", o.Variant)
+	return nil, "", fmt.Errorf("digsig2012: %w %q (want v1 or v2)", formats.ErrVariant, o.Variant)
 }

@@ -121,7 +121,8 @@ func V2KeyID(pub crypto.PublicKey, cert *x509.Certificate) ([4]byte, error) {
 
 // Sign hashes content and signs it with k: variant o.Variant ("" or "v1": version 1;
 // "v2": version 2), digest o.Hash (default SHA-1 for v1, SHA-256 for v2, as the tools of
-// each era), v1 timestamp o.Time or k.CreationTime(). Version 1 carries only SHA-1 and
+// each era), v1 timestamp o.Time or k.CreationTime() (v2 has none: a Time is refused with
+// formats.ErrUntimed). Version 1 carries only SHA-1 and
 // SHA-256 (like evmctl 1.4; other hashes return formats.ErrHash). The v2 key id comes from
 // k.Cert when set, else from the public key (V2KeyID).
 func Sign(content io.Reader, k *keys.Material, o formats.SignOptions) (*Signature, error) {
@@ -156,6 +157,9 @@ func Sign(content io.Reader, k *keys.Material, o formats.SignOptions) (*Signatur
 		}
 		return SignDigestV1(d, field, t, k.Signer)
 	case VariantV2:
+		if !o.Time.IsZero() {
+			return nil, fmt.Errorf("digsig v2: %w (signature_v2_hdr has no timestamp; v1 has one)", formats.ErrUntimed)
+		}
 		h := o.Hash
 		if h == 0 {
 			h = crypto.SHA256
@@ -173,5 +177,5 @@ func Sign(content io.Reader, k *keys.Material, o formats.SignOptions) (*Signatur
 		}
 		return signDigestV2(d, h, id, k.Signer, o)
 	}
-	return nil, fmt.Errorf("digsig: unknown variant %q (want v1 or v2)", o.Variant)
+	return nil, fmt.Errorf("digsig: %w %q (want v1 or v2)", formats.ErrVariant, o.Variant)
 }

@@ -318,7 +318,7 @@ func gkhVariant(v string) (variant string, rule GKHRule, err error) {
 		case i == 0 && (part == GKHDetached || part == GKHEncrypted || part == GKHRSA):
 			variant = part
 		default:
-			return "", 0, fmt.Errorf("gkh2004: unknown variant %q (want detached, encrypted or rsa, optionally +libbfd)", v)
+			return "", 0, fmt.Errorf("gkh2004: %w %q (want detached, encrypted or rsa, optionally +libbfd)", formats.ErrVariant, v)
 		}
 	}
 	return variant, rule, nil
@@ -330,7 +330,8 @@ func gkhVariant(v string) (variant string, rule GKHRule, err error) {
 // knew only RSA); a DSA key is refused with formats.ErrKeyType unless o.Force, which writes a
 // detached DSA signature (the RH-0 form). The detached signature is v4, SHA-1 unless o.Hash,
 // made at o.Time or the key's creation time, so RSA output is byte-reproducible; rsa is
-// deterministic and SHA-1 only; encrypted needs only the public key and is randomised.
+// deterministic and SHA-1 only; encrypted needs only the public key and is randomised. The
+// rsa and encrypted variants carry no time: o.Time is refused with formats.ErrUntimed.
 func (GKH2004) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]byte, error) {
 	variant, rule, err := gkhVariant(o.Variant)
 	if err != nil {
@@ -346,6 +347,9 @@ func (GKH2004) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([
 	}
 	if f.Section(GKHSection) != nil {
 		return nil, fmt.Errorf("gkh2004: module already has a module_sig section (strip it first)")
+	}
+	if !o.Time.IsZero() && variant != GKHDetached {
+		return nil, fmt.Errorf("gkh2004: %w in the %s variant (only detached carries one, its OpenPGP creation time)", formats.ErrUntimed, variant)
 	}
 	h := o.Hash
 	if h == 0 {

@@ -175,7 +175,7 @@ func (RHEL6) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]b
 		variant = "dsa"
 	}
 	if variant != "dsa" && variant != "rsa" {
-		return nil, fmt.Errorf("%s: unknown variant %q (dsa or rsa)", RHEL6ID, variant)
+		return nil, fmt.Errorf("%s: %w %q (dsa or rsa)", RHEL6ID, formats.ErrVariant, variant)
 	}
 	h := o.Hash
 	if h == 0 {

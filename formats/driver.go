@@ -50,7 +50,7 @@ type SignOptions struct {
 	Hash    crypto.Hash // 0: the format's default
 	KeyID   bool        // pkcs7: identify the signer by SKID (CMS v3), like sign-file -k
 	Variant string      // format variant ("detached", "rsa", "v2", ...); "" = default
-	Time    time.Time   // signature creation time for formats that carry one; zero = key material's fixed time
+	Time    time.Time   // signature creation time; zero = key material's fixed time; ErrUntimed where signatures carry none
 	Force   bool        // sign even where the era's kernel could not verify (key type, weak hash)
 	// Deterministic makes the randomised signature schemes reproducible: ECDSA and DSA nonces
 	// by RFC 6979 (see SignDigest and SignDSA). The command line and the vectors set it, so

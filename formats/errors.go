@@ -17,6 +17,11 @@ var (
 	ErrHash = errors.New("hash algorithm not supported by this format")
 	// ErrKeyMismatch reports a private key that does not match the certificate given with it.
 	ErrKeyMismatch = errors.New("private key does not match the certificate")
+	// ErrVariant reports a variant name (SignOptions.Variant) the format does not have.
+	ErrVariant = errors.New("unknown variant")
+	// ErrUntimed reports a signature time (SignOptions.Time) given to a format, or a variant,
+	// whose signatures carry none: it would be silently left out.
+	ErrUntimed = errors.New("signatures carry no time")
 	// ErrReadOnly reports a format kmodsig reads but never writes (pgp-trailer, x509 rc1).
 	ErrReadOnly = errors.New("format is read only")
 	// ErrTooLarge reports a length field or input above the documented limits.

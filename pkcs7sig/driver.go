@@ -239,12 +239,16 @@ func (Driver) Strip(m formats.Module) ([]byte, error) {
 
 // Sign appends sign-file's signature: unsigned ‖ CMS ‖ module_signature{id_type 2} ‖ marker.
 // The certificate is k.Certificate() (given or derived); o.Hash defaults to SHA-256; o.KeyID
-// identifies the signer by SKID like sign-file -k. DSA and Ed25519 keys are refused with
+// identifies the signer by SKID like sign-file -k; o.Time is refused with formats.ErrUntimed
+// (sign-file writes no signed attributes, so no signing time). DSA and Ed25519 keys are refused with
 // formats.ErrKeyType. A module that already ends with the marker is signed again, as
 // sign-file does (a warning goes to o.Warn): strip it first to replace the signature.
 func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]byte, error) {
 	if k == nil || k.Signer == nil {
 		return nil, fmt.Errorf("%w: pkcs7 signs with RSA or ECDSA keys (DSA cannot be used)", formats.ErrKeyType)
+	}
+	if !o.Time.IsZero() {
+		return nil, fmt.Errorf("pkcs7: %w (sign-file's SignedData has no signing-time attribute)", formats.ErrUntimed)
 	}
 	cert, err := k.Certificate()
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -214,15 +215,21 @@ func (g *gen) put(p string, b []byte) string {
 	return p
 }
 
-// sign signs unsigned in format id with k, deterministically.
+// sign signs unsigned in format id with k, deterministically, at SigningTime unless o says
+// otherwise or the format (or variant) carries no time.
 func (g *gen) sign(id string, unsigned []byte, k *keys.Material, o formats.SignOptions) []byte {
 	d, err := formats.Lookup(id)
 	g.check(err, id)
 	o.Deterministic = true
-	if o.Time.IsZero() {
+	defaulted := o.Time.IsZero()
+	if defaulted {
 		o.Time = SigningTime
 	}
 	b, err := d.Sign(unsigned, k, o)
+	if defaulted && errors.Is(err, formats.ErrUntimed) {
+		o.Time = time.Time{}
+		b, err = d.Sign(unsigned, k, o)
+	}
 	g.check(err, fmt.Sprintf("sign %s with %s", id, k.Source))
 	return b
 }

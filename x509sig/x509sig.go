@@ -252,7 +252,8 @@ func (Driver) Strip(m formats.Module) ([]byte, error) {
 // formats.ErrKeyType even with Force, a certificate without SKID with keys.ErrNoSKID, and a
 // certificate that does not carry k's key with formats.ErrKeyMismatch. RSA PKCS#1 v1.5 is
 // deterministic, so Sign(Strip(x)) == x for a module Sign made. The rc1 variant is never
-// written (ErrReadOnly).
+// written (ErrReadOnly), and o.Time is refused with formats.ErrUntimed (the trailer has no
+// time field).
 func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]byte, error) {
 	if k == nil || k.Signer == nil {
 		return nil, fmt.Errorf("x509: %w: the 3.7-4.2 format carries only RSA signatures (no signing key)", formats.ErrKeyType)
@@ -262,7 +263,10 @@ func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]
 	case VariantRC1:
 		return nil, fmt.Errorf("x509: variant rc1 (the 3.7-rc1 layout): %w", ErrReadOnly)
 	default:
-		return nil, fmt.Errorf("x509: unknown variant %q", o.Variant)
+		return nil, fmt.Errorf("x509: %w %q", formats.ErrVariant, o.Variant)
+	}
+	if !o.Time.IsZero() {
+		return nil, fmt.Errorf("x509: %w (the module_signature trailer has no time field)", formats.ErrUntimed)
 	}
 	pub, ok := k.Signer.Public().(*rsa.PublicKey)
 	if !ok {

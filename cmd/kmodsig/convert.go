@@ -16,6 +16,7 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 	"golang.org/x/term"
 
+	"github.com/kmodsig/kmodsig"
 	"github.com/kmodsig/kmodsig/conv"
 	"github.com/kmodsig/kmodsig/formats"
 	"github.com/kmodsig/kmodsig/keys"
@@ -69,6 +70,12 @@ func (c *ConvertCmd) Run(e *env) error {
 	defer k.Close()
 	so, err := c.options(e)
 	if err != nil {
+		return usage(err)
+	}
+	if err := preflight(&c.KeyFlags, so, func(o formats.SignOptions) error {
+		_, err := d.Sign(kmodsig.SampleModule, k, o)
+		return err
+	}); err != nil {
 		return usage(err)
 	}
 	inputs, err := conv.Walk(c.Paths)

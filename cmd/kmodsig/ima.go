@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/kmodsig/kmodsig/digsig"
@@ -34,6 +35,12 @@ func (c *ImaSignCmd) Run(e *env) error {
 	defer k.Close()
 	o, err := c.options(e)
 	if err != nil {
+		return usage(err)
+	}
+	if err := preflight(&c.KeyFlags, o, func(o formats.SignOptions) error {
+		_, err := digsig.Sign(bytes.NewReader(nil), k, o)
+		return err
+	}); err != nil {
 		return usage(err)
 	}
 	// Each file on its own, as strip and verify do: one that cannot be signed does not stop

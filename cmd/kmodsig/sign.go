@@ -21,7 +21,7 @@ type KeyFlags struct {
 	Hash    string `help:"Digest (sha1, sha224, sha256, sha384, sha512, sha3-256, ...); default: the format's."`
 	KeyID   bool   `name:"keyid" help:"pkcs7: identify the signer by subjectKeyIdentifier (sign-file -k)."`
 	Variant string `help:"Format variant (gkh2004: detached, encrypted, rsa; rhel6: dsa, rsa; digsig2012: v1, v2)."`
-	Time    string `help:"Signature time (RFC 3339 or Unix seconds); default: the key material's fixed time."`
+	Time    string `help:"Signature time (RFC 3339 or Unix seconds) of the formats whose signatures carry one (OpenPGP-based, digsig v1); refused by the others. Default: the key material's fixed time."`
 	Force   bool   `help:"Sign even where the era's kernel could not verify the key type or hash."`
 	// Randomize turns off formats.SignOptions.Deterministic, which the command line sets by
 	// default so that the same key, time and module always give the same bytes.
@@ -257,4 +257,25 @@ func (c *StripCmd) strip(e *env, path string) error {
 		return nil
 	}
 	return c.OutFlags.write(e, f, dest, unsigned)
+}
+
+// preflight signs one sample input (sign) with the key and options before a batch, and
+// returns the error if it is one that no input could escape: a hash, key type or variant
+// the format does not take, a --time it has nowhere to put, a format only read, a
+// certificate without the subjectKeyIdentifier the format names keys by. Such a mistake is
+// then one usage error before any work, not the same error for each of thousands of files.
+// Any other failure is left to the inputs themselves (the sample is one x86-64 module; a
+// driver may refuse it for its own reasons). The warnings of the sample's signing are
+// dropped: each input's own signing gives them.
+func preflight(k *KeyFlags, o formats.SignOptions, sign func(formats.SignOptions) error) error {
+	o.Warn, o.Digests, o.InPlace = nil, nil, false
+	err := sign(o)
+	switch {
+	case errors.Is(err, formats.ErrUntimed):
+		return fmt.Errorf("--time %s: %w", k.Time, err)
+	case errors.Is(err, formats.ErrHash), errors.Is(err, formats.ErrKeyType), errors.Is(err, formats.ErrVariant),
+		errors.Is(err, formats.ErrReadOnly), errors.Is(err, keys.ErrNoSKID):
+		return err
+	}
+	return nil
 }
