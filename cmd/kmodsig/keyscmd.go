@@ -2,13 +2,8 @@ package main
 
 import (
 	"bytes"
-	//lint:ignore SA1019 the RHEL eras (RHEL4-6) verify only DSA signatures
-	"crypto/dsa"
-	"crypto/rsa"
-	"encoding/hex"
 	"fmt"
 	"os"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/kmodsig/kmodsig/conv"
@@ -103,43 +98,5 @@ func (c *KeysExportCmd) Run(e *env) error {
 		return usage(err)
 	}
 	fmt.Fprintf(e.stderr, "%s: wrote %s (%d bytes)\n", programName, out, len(data))
-	return nil
-}
-
-// KeysShowCmd is `kmodsig keys show`.
-type KeysShowCmd struct {
-	Key  string `arg:"" name:"KEY" help:"Private key (any form kmodsig reads)."`
-	Cert string `help:"Certificate for the key (else derived)."`
-}
-
-func (c *KeysShowCmd) Run(e *env) error {
-	kf := KeyFlags{Key: c.Key, Cert: c.Cert}
-	k, err := kf.material()
-	if err != nil {
-		return usage(err)
-	}
-	defer k.Close()
-	w := e.stdout
-	switch pub := k.Public().(type) {
-	case *rsa.PublicKey:
-		field(w, "key", fmt.Sprintf("RSA-%d", pub.N.BitLen()))
-		id := keys.DigsigKeyID(pub)
-		field(w, "digsig_v1_id", strings.ToUpper(hex.EncodeToString(id[:])))
-	case *dsa.PublicKey:
-		field(w, "key", fmt.Sprintf("DSA-%d", pub.P.BitLen()))
-	default:
-		field(w, "key", fmt.Sprintf("%T", pub))
-	}
-	if cert, err := k.Certificate(); err == nil {
-		field(w, "subject", cert.Subject.String())
-		field(w, "serial", colonHex(cert.SerialNumber.Bytes()))
-		field(w, "skid", hex.EncodeToString(cert.SubjectKeyId))
-		field(w, "kernel_desc", keys.Description(cert))
-		if n := len(cert.SubjectKeyId); n >= 4 {
-			field(w, "digsig_v2_id", hex.EncodeToString(cert.SubjectKeyId[n-4:]))
-		}
-	} else {
-		field(w, "certificate", "none ("+err.Error()+")")
-	}
 	return nil
 }

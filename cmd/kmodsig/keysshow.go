@@ -1,0 +1,191 @@
+package main
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	//lint:ignore SA1019 the RHEL eras (RHEL4-6) verify only DSA signatures
+	"crypto/dsa"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+
+	"github.com/kmodsig/kmodsig/gpgsig"
+	"github.com/kmodsig/kmodsig/keys"
+)
+
+// KeysShowCmd is `kmodsig keys show`.
+type KeysShowCmd struct {
+	Key  string `arg:"" name:"KEY" help:"A private key (any form kmodsig reads), or public keys: certificates, PEM/DER public keys, an OpenPGP keyring, a digsig v1 key blob."`
+	Cert string `help:"Certificate for a private key (else derived)."`
+}
+
+// Run prints, for each key, the ids the eras name it by, in the form inspect prints a
+// signature's sig_key, so that a signature can be matched to its key by eye: the OpenPGP key
+// id (gpg2012, rhel5, rhel6, gkh2004), the digsig v1 id, and from the certificate the
+// subjectKeyIdentifier (x509, pkcs7 -k), the digsig v2 id and the kernel's key description.
+// A private key shows the certificate given with it or derived from it; a file of public
+// keys (a kernel's trusted certificates, a modsign.pub) shows each key in it, the OpenPGP id
+// of a certificate or bare key being the one kmodsig derives (created keys.DefaultCreated),
+// which is how a keyring matches it.
+func (c *KeysShowCmd) Run(e *env) error {
+	kf := KeyFlags{Key: c.Key, Cert: c.Cert}
+	k, err := kf.material()
+	if err == nil {
+		defer k.Close()
+		v := keyView{pub: k.Public()}
+		v.cert, v.certErr = k.Certificate()
+		if id, err := gpgsig.SigningKeyID(k); err == nil {
+			created, ok := pgpCreated(k.PGP, id)
+			if !ok {
+				created = k.CreationTime()
+			}
+			v.pgp = []pgpID{{id: id, created: created, derived: k.OpenPGPDerived()}}
+		}
+		v.print(e.stdout)
+		return nil
+	}
+	if !errors.Is(err, keys.ErrNoKey) || c.Cert != "" {
+		return usage(err)
+	}
+	// No private key: the file's public keys, if it has any.
+	r, rerr := keys.LoadRing(c.Key)
+	if rerr != nil {
+		return usage(rerr)
+	}
+	var views []keyView
+	for _, ent := range r.PGP {
+		views = append(views, entityView(ent))
+	}
+	for _, cert := range r.Certs {
+		views = append(views, derivedView(cert.PublicKey, cert))
+	}
+	for _, pub := range r.Keys {
+		views = append(views, derivedView(pub, nil))
+	}
+	for i, v := range views {
+		if i > 0 {
+			fmt.Fprintln(e.stdout)
+		}
+		v.print(e.stdout)
+	}
+	return nil
+}
+
+// keyView is what keys show prints of one key.
+type keyView struct {
+	pub     crypto.PublicKey
+	uid     string
+	pgp     []pgpID
+	cert    *x509.Certificate
+	certErr error // why a private key has no certificate
+}
+
+// pgpID is one OpenPGP key id and the creation time it was computed with.
+type pgpID struct {
+	id      uint64
+	created time.Time
+	derived bool // derived by kmodsig from a key that is not an OpenPGP key
+	subkey  bool
+}
+
+func derivedView(pub crypto.PublicKey, cert *x509.Certificate) keyView {
+	v := keyView{pub: pub, cert: cert}
+	if id, ok := keys.OpenPGPKeyID(pub, keys.DefaultCreated); ok {
+		v.pgp = []pgpID{{id: id, created: keys.DefaultCreated, derived: true}}
+	}
+	return v
+}
+
+func entityView(ent *openpgp.Entity) keyView {
+	v := keyView{pub: ent.PrimaryKey.PublicKey}
+	if id := ent.PrimaryIdentity(); id != nil {
+		v.uid = id.Name
+	}
+	v.pgp = []pgpID{{id: ent.PrimaryKey.KeyId, created: ent.PrimaryKey.CreationTime}}
+	for _, sk := range ent.Subkeys {
+		if sk.PublicKey != nil {
+			v.pgp = append(v.pgp, pgpID{id: sk.PublicKey.KeyId, created: sk.PublicKey.CreationTime, subkey: true})
+		}
+	}
+	return v
+}
+
+// pgpCreated returns when ent's key with id (its primary key or a subkey) was created.
+func pgpCreated(ent *openpgp.Entity, id uint64) (time.Time, bool) {
+	if ent == nil {
+		return time.Time{}, false
+	}
+	if ent.PrimaryKey != nil && ent.PrimaryKey.KeyId == id {
+		return ent.PrimaryKey.CreationTime, true
+	}
+	for _, sk := range ent.Subkeys {
+		if sk.PublicKey != nil && sk.PublicKey.KeyId == id {
+			return sk.PublicKey.CreationTime, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func (v keyView) print(w io.Writer) {
+	field(w, "key", keyType(v.pub))
+	if v.uid != "" {
+		field(w, "uid", v.uid)
+	}
+	for _, p := range v.pgp {
+		name, how := "openpgp_id", "created "
+		if p.subkey {
+			name = "openpgp_subkey"
+		}
+		if p.derived {
+			how = "derived, created "
+		}
+		var b [8]byte
+		for i := range b {
+			b[i] = byte(p.id >> (56 - 8*i))
+		}
+		field(w, name, fmt.Sprintf("%s (%s%s)", colonHex(b[:]), how, p.created.UTC().Format(time.RFC3339)))
+	}
+	if pub, ok := v.pub.(*rsa.PublicKey); ok {
+		id := keys.DigsigKeyID(pub)
+		field(w, "digsig_v1_id", colonHex(id[:]))
+	}
+	switch {
+	case v.cert != nil:
+		field(w, "subject", v.cert.Subject.String())
+		field(w, "serial", colonHex(v.cert.SerialNumber.Bytes()))
+		if len(v.cert.SubjectKeyId) == 0 {
+			field(w, "skid", "none")
+			break
+		}
+		field(w, "skid", colonHex(v.cert.SubjectKeyId))
+		field(w, "kernel_desc", keys.Description(v.cert))
+		if n := len(v.cert.SubjectKeyId); n >= 4 {
+			field(w, "digsig_v2_id", colonHex(v.cert.SubjectKeyId[n-4:]))
+		}
+	case v.certErr != nil:
+		field(w, "certificate", "none ("+v.certErr.Error()+")")
+	}
+}
+
+// keyType names a public key as keys generate's --type does, with its size.
+func keyType(pub crypto.PublicKey) string {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return fmt.Sprintf("RSA-%d", k.N.BitLen())
+	case *dsa.PublicKey:
+		return fmt.Sprintf("DSA-%d", k.P.BitLen())
+	case *ecdsa.PublicKey:
+		return "ECDSA-" + strings.ReplaceAll(k.Curve.Params().Name, "-", "")
+	case ed25519.PublicKey:
+		return "Ed25519"
+	}
+	return fmt.Sprintf("%T", pub)
+}
