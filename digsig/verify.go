@@ -19,6 +19,12 @@ import (
 // RFC hook on top of lib/digsig.c (v1) and the integrity asymmetric verifier (v2).
 const Kernel = "modsig-rfc-2012"
 
+// Kernels lists the one kernel model Verify knows (formats.KernelModeler).
+func (Driver) Kernels() []string { return []string{Kernel} }
+
+// ModelsKernel reports whether name is Kernel (formats.KernelModeler).
+func (Driver) ModelsKernel(name string) bool { return name == Kernel }
+
 // ErrBadSignature is the Verdict.Err of a signature that does not verify with the key it names.
 var ErrBadSignature = errors.New("digsig signature does not verify")
 

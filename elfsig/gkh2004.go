@@ -3,6 +3,7 @@ package elfsig
 import (
 	"bytes"
 	"crypto"
+	"slices"
 	//lint:ignore SA1019 RH-0 signatures in a module_sig section are DSA
 	"crypto/dsa"
 	"crypto/rand"
@@ -56,6 +57,12 @@ const (
 	// 0, so every module loads whatever its signature.
 	GKHKernelStub = "gkh2004-stub"
 )
+
+// Kernels lists the kernel models Verify knows (formats.KernelModeler).
+func (GKH2004) Kernels() []string { return []string{GKHKernelTree, GKHKernelArticle, GKHKernelStub} }
+
+// ModelsKernel reports whether name is one of Kernels (formats.KernelModeler).
+func (d GKH2004) ModelsKernel(name string) bool { return slices.Contains(d.Kernels(), name) }
 
 // GKHMaxMPIBits is the largest MPI the era's mpi_read_from_buffer accepted.
 const GKHMaxMPIBits = 16384

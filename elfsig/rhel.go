@@ -2,6 +2,7 @@ package elfsig
 
 import (
 	"bytes"
+	"slices"
 	//lint:ignore SA1019 the RHEL eras verify only DSA; Go's crypto/dsa is deprecated but correct for this historical use
 	"crypto/dsa"
 	"crypto/rsa"
@@ -54,6 +55,20 @@ const (
 	// is EBADMSG.
 	KernelFedora2012Early = "fedora2012-early"
 )
+
+// Kernels lists the kernel models rhel5's Verify knows (formats.KernelModeler).
+func (RHEL5) Kernels() []string { return []string{KernelRHEL4, KernelRHEL5} }
+
+// ModelsKernel reports whether name is one of Kernels (formats.KernelModeler).
+func (d RHEL5) ModelsKernel(name string) bool { return slices.Contains(d.Kernels(), name) }
+
+// Kernels lists the kernel models rhel6's Verify knows (formats.KernelModeler).
+func (RHEL6) Kernels() []string {
+	return []string{KernelRHEL6, KernelFedora2012, KernelFedora2012Early}
+}
+
+// ModelsKernel reports whether name is one of Kernels (formats.KernelModeler).
+func (d RHEL6) ModelsKernel(name string) bool { return slices.Contains(d.Kernels(), name) }
 
 // rhelClass is what a Red Hat era's check concluded, before the kernel's table turns it into
 // result codes.

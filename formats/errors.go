@@ -17,6 +17,8 @@ var (
 	ErrHash = errors.New("hash algorithm not supported by this format")
 	// ErrKeyMismatch reports a private key that does not match the certificate given with it.
 	ErrKeyMismatch = errors.New("private key does not match the certificate")
+	// ErrUnknownKernel reports a kernel model name (Policy.Kernel) that no driver models.
+	ErrUnknownKernel = errors.New("unknown kernel model")
 	// ErrVariant reports a variant name (SignOptions.Variant) the format does not have.
 	ErrVariant = errors.New("unknown variant")
 	// ErrUntimed reports a signature time (SignOptions.Time) given to a format, or a variant,

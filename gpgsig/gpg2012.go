@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/kmodsig/kmodsig/formats"
@@ -25,6 +26,12 @@ const (
 	// when not enforcing, and an RSA signature MPI shorter than the modulus is EBADMSG.
 	KernelHowellsEarly = "howells-2012-early"
 )
+
+// Kernels lists the kernel models Verify knows (formats.KernelModeler).
+func (Driver) Kernels() []string { return []string{KernelHowells, KernelHowellsEarly} }
+
+// ModelsKernel reports whether name is one of Kernels (formats.KernelModeler).
+func (d Driver) ModelsKernel(name string) bool { return slices.Contains(d.Kernels(), name) }
 
 // ErrnoEOPNOTSUPP is what the Howells parser returned for a signature class other than 0x00
 // or 0x02 (errno 95 on x86-64). formats has no constant for it.

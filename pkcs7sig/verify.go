@@ -125,6 +125,15 @@ func (Driver) Verify(m formats.Module, ring *keys.Ring, p formats.Policy) format
 	return vd
 }
 
+// Kernels lists the kernel models Verify knows: every mainline version (formats.KernelModeler).
+func (Driver) Kernels() []string { return []string{"linux-X.Y"} }
+
+// ModelsKernel reports whether name is "linux-X.Y" or "linux-X.Y.Z" (formats.KernelModeler).
+func (Driver) ModelsKernel(name string) bool {
+	_, err := parseKernel(name)
+	return name != "" && err == nil
+}
+
 // newest is a kernel version whose parser names every algorithm in the tables.
 var newest = v(6, 9)
 

@@ -35,6 +35,16 @@ const (
 // Kernels lists the named kernel models.
 func Kernels() []string { return []string{Kernel37, Kernel37RC1, Kernel43, Kernel61} }
 
+// Kernels lists the kernel models Verify knows by name (formats.KernelModeler); it takes
+// any mainline version.
+func (Driver) Kernels() []string { return append([]string{"linux-X.Y"}, Kernel37RC1) }
+
+// ModelsKernel reports whether ParseKernel takes name (formats.KernelModeler).
+func (Driver) ModelsKernel(name string) bool {
+	_, err := ParseKernel(name, false)
+	return name != "" && err == nil
+}
+
 // eraModel is a kernel model: which check runs and which 3.x details apply.
 type eraModel struct {
 	name      string
