@@ -483,7 +483,14 @@ func prepareOne(in Input, o Options) (FileResult, *pendingWrite) {
 		}
 	}
 	if o.From != "" && r.SourceFormat != o.From {
-		return fail(fmt.Errorf("source is %s, not %s", r.SourceFormat, o.From))
+		// "none" is how --from and the report name an unsigned module; the message says it.
+		name := func(f string) string {
+			if f == "none" {
+				return "unsigned"
+			}
+			return f
+		}
+		return fail(fmt.Errorf("source is %s, not %s (--from %s)", name(r.SourceFormat), name(o.From), o.From))
 	}
 	if o.SourceRing != nil {
 		v := Verify(f.Module, o.SourceRing, formats.Policy{}, "")
