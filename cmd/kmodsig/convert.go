@@ -41,7 +41,9 @@ type ConvertCmd struct {
 }
 
 func (c *ConvertCmd) Run(e *env) error {
-	jobsWarning(e, c.Jobs)
+	if err := checkJobs(e, c.Jobs); err != nil {
+		return usage(err)
+	}
 	n := 0
 	for _, set := range []bool{c.Output != "", c.OutDir != "", c.InPlace} {
 		if set {

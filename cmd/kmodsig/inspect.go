@@ -57,7 +57,9 @@ func layerJSON(path string, l conv.Layer) inspectJSON {
 }
 
 func (c *InspectCmd) Run(e *env) error {
-	jobsWarning(e, c.Jobs)
+	if err := checkJobs(e, c.Jobs); err != nil {
+		return usage(err)
+	}
 	// Each file is rendered (JSON or text) by the worker that read it: the main goroutine
 	// only writes the results out in order.
 	type result struct {

@@ -33,11 +33,16 @@ func cgoWorkers(jobs int) (restore func()) {
 	return func() { setGOMAXPROCS(old) }
 }
 
-// jobsWarning warns when -j asks for more workers than conv.MaxWorkers, which is what runs.
-func jobsWarning(e *env, jobs int) {
+// checkJobs refuses a negative -j (as make and xargs -P do; it ran one worker per core) and
+// warns when -j asks for more workers than conv.MaxWorkers, which is what runs.
+func checkJobs(e *env, jobs int) error {
+	if jobs < 0 {
+		return fmt.Errorf("-j %d: want a number of workers, or 0 for one per core", jobs)
+	}
 	if jobs > conv.MaxWorkers {
 		fmt.Fprintf(e.stderr, "%s: warning: -j %d: running %d workers, the most kmodsig runs\n", programName, jobs, conv.MaxWorkers)
 	}
+	return nil
 }
 
 // setGOMAXPROCS is runtime.GOMAXPROCS; TestCommandsTakeSpareP records the calls.

@@ -37,7 +37,9 @@ type verifyJSON struct {
 }
 
 func (c *VerifyCmd) Run(e *env) error {
-	jobsWarning(e, c.Jobs)
+	if err := checkJobs(e, c.Jobs); err != nil {
+		return usage(err)
+	}
 	if err := formats.CheckKernel(c.Kernel); err != nil {
 		return usage(fmt.Errorf("--kernel: %w", err))
 	}
