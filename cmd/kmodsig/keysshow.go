@@ -48,6 +48,9 @@ func (c *KeysShowCmd) Run(e *env) error {
 				created = k.CreationTime()
 			}
 			v.pgp = []pgpID{{id: id, created: created, derived: k.OpenPGPDerived()}}
+			if pi := k.PGP.PrimaryIdentity(); pi != nil && !k.OpenPGPDerived() {
+				v.uid = pi.Name // a gpg key's own; a derived key's is kmodsig's default
+			}
 		}
 		v.print(e.stdout)
 		return nil
