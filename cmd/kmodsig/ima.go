@@ -80,7 +80,7 @@ func (c *ImaVerifyCmd) Run(e *env) error {
 			code = exitUsage
 			continue
 		}
-		fmt.Fprintf(e.stdout, "%s: %s: %s\n", f, v.Outcome, v.Reason)
+		fmt.Fprintf(e.stdout, "%s: %s: %s\n", displayPath(f), v.Outcome, printable(v.Reason))
 		if v.Outcome != formats.OK && code == exitOK {
 			code = exitFailed
 		}

@@ -145,7 +145,7 @@ func inspectFile(path string) (inspectJSON, error) {
 }
 
 func printInspect(w io.Writer, j inspectJSON) {
-	field(w, "filename", j.Path)
+	field(w, "filename", displayPath(j.Path))
 	field(w, "format", j.Format)
 	if j.Compression != "" {
 		field(w, "compression", j.Compression)
@@ -174,9 +174,9 @@ func printLayer(w io.Writer, j inspectJSON) {
 	}
 	field(w, "sig_id", j.SigID)
 	field(w, "signer", j.Signer)
-	field(w, "sig_key", wrapColons(j.SigKey))
+	fieldHex(w, "sig_key", wrapColons(j.SigKey))
 	field(w, "sig_hashalgo", j.SigHashAlgo)
-	field(w, "signature", wrapColons(j.Signature))
+	fieldHex(w, "signature", wrapColons(j.Signature))
 	field(w, "payload_len", fmt.Sprint(j.PayloadLen))
 	for _, n := range j.Notes {
 		field(w, "note", n)

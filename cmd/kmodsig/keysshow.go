@@ -154,24 +154,24 @@ func (v keyView) print(w io.Writer) {
 		for i := range b {
 			b[i] = byte(p.id >> (56 - 8*i))
 		}
-		field(w, name, fmt.Sprintf("%s (%s%s)", colonHex(b[:]), how, p.created.UTC().Format(time.RFC3339)))
+		fieldHex(w, name, fmt.Sprintf("%s (%s%s)", colonHex(b[:]), how, p.created.UTC().Format(time.RFC3339)))
 	}
 	if pub, ok := v.pub.(*rsa.PublicKey); ok {
 		id := keys.DigsigKeyID(pub)
-		field(w, "digsig_v1_id", colonHex(id[:]))
+		fieldHex(w, "digsig_v1_id", colonHex(id[:]))
 	}
 	switch {
 	case v.cert != nil:
 		field(w, "subject", v.cert.Subject.String())
-		field(w, "serial", colonHex(v.cert.SerialNumber.Bytes()))
+		fieldHex(w, "serial", colonHex(v.cert.SerialNumber.Bytes()))
 		if len(v.cert.SubjectKeyId) == 0 {
 			field(w, "skid", "none")
 			break
 		}
-		field(w, "skid", colonHex(v.cert.SubjectKeyId))
+		fieldHex(w, "skid", colonHex(v.cert.SubjectKeyId))
 		field(w, "kernel_desc", keys.Description(v.cert))
 		if n := len(v.cert.SubjectKeyId); n >= 4 {
-			field(w, "digsig_v2_id", colonHex(v.cert.SubjectKeyId[n-4:]))
+			fieldHex(w, "digsig_v2_id", colonHex(v.cert.SubjectKeyId[n-4:]))
 		}
 	case v.certErr != nil:
 		field(w, "certificate", "none ("+v.certErr.Error()+")")

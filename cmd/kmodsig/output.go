@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/kmodsig/kmodsig/conv"
 )
@@ -46,7 +49,44 @@ func hexColons(b []byte, wrap bool) string {
 
 // field prints one modinfo-style line: the name and colon padded to 16 columns.
 func field(w io.Writer, name, value string) {
+	fmt.Fprintf(w, "%-16s%s\n", name+":", printable(value))
+}
+
+// fieldHex is field for a colon-hex value, which colonHex or wrapColons may have wrapped
+// over several lines on purpose.
+func fieldHex(w io.Writer, name, value string) {
 	fmt.Fprintf(w, "%-16s%s\n", name+":", value)
+}
+
+// printable escapes the control characters of s (a newline, an escape sequence) as Go
+// does ("\n", "\x1b"). Text output carries strings from the modules and keys it reads (a
+// signer name, a user id, a file name): a newline there would forge a line of output for
+// whoever reads it line by line, an escape sequence would drive the terminal. The JSON
+// output carries them exactly.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// displayPath is a file name as the text output prints it: as it is, or Go-quoted when it
+// holds a control character or bytes that are not UTF-8, so that every byte is kept and none
+// can forge a line (ls quotes such names too).
+func displayPath(p string) string {
+	if utf8.ValidString(p) && !strings.ContainsFunc(p, unicode.IsControl) {
+		return p
+	}
+	return strconv.Quote(p)
 }
 
 // writeJSON prints v as JSON. A slice is printed as an array with one compact object per

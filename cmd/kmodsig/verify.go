@@ -78,15 +78,15 @@ func (c *VerifyCmd) Run(e *env) error {
 			out = append(out, j)
 		} else if err == nil {
 			if c.Enforce {
-				fmt.Fprintf(e.stdout, "%s: %s [%s] enforcing %s, permissive %s: %s\n", j.Path, j.Outcome, j.Format, j.Enforcing, j.Permissive, j.Reason)
+				fmt.Fprintf(e.stdout, "%s: %s [%s] enforcing %s, permissive %s: %s\n", displayPath(j.Path), j.Outcome, j.Format, j.Enforcing, j.Permissive, printable(j.Reason))
 			} else {
-				fmt.Fprintf(e.stdout, "%s: %s [%s] permissive %s, enforcing %s: %s\n", j.Path, j.Outcome, j.Format, j.Permissive, j.Enforcing, j.Reason)
+				fmt.Fprintf(e.stdout, "%s: %s [%s] permissive %s, enforcing %s: %s\n", displayPath(j.Path), j.Outcome, j.Format, j.Permissive, j.Enforcing, printable(j.Reason))
 			}
 			if j.Error != "" {
-				fmt.Fprintf(e.stdout, "\terror: %s\n", j.Error)
+				fmt.Fprintf(e.stdout, "\terror: %s\n", printable(j.Error))
 			}
 			for _, n := range j.Notes {
-				fmt.Fprintf(e.stdout, "\tnote: %s\n", n)
+				fmt.Fprintf(e.stdout, "\tnote: %s\n", printable(n))
 			}
 		}
 	}
