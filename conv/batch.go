@@ -465,7 +465,7 @@ func prepareOne(in Input, o Options) (FileResult, *pendingWrite) {
 		// A run killed between creating and renaming its temporary file leaves it behind
 		// (the module itself is intact); resuming means that run is gone, so remove them.
 		removeStaleTemps(r.Output)
-		if alreadyConverted(r.Output, d, o.Key) {
+		if alreadyConverted(r.Output, d, o.Key, o.Sign.Kernel) {
 			r.Outcome = Skipped
 			return r, nil
 		}
@@ -576,8 +576,9 @@ func globEscape(s string) string {
 	return b.String()
 }
 
-// alreadyConverted reports whether path exists, is signed in d's format and verifies with k.
-func alreadyConverted(path string, d formats.Driver, k *keys.Material) bool {
+// alreadyConverted reports whether path exists, is signed in d's format and verifies with k
+// on kernel (the model of the signing's own check).
+func alreadyConverted(path string, d formats.Driver, k *keys.Material, kernel string) bool {
 	f, err := Open(path)
 	if err != nil {
 		return false
@@ -586,5 +587,5 @@ func alreadyConverted(path string, d formats.Driver, k *keys.Material) bool {
 	if got := formats.Detect(f.Module); got == nil || got.ID() != d.ID() {
 		return false
 	}
-	return d.Verify(f.Module, SelfRing(k), formats.Policy{}).Outcome == formats.OK
+	return d.Verify(f.Module, SelfRing(k), formats.Policy{Kernel: kernel}).Outcome == formats.OK
 }

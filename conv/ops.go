@@ -211,8 +211,12 @@ func verifySig(m formats.Module, d formats.Driver, ring *keys.Ring, p formats.Po
 	return v
 }
 
-// kernelReads reports whether a kernel of the named model (whose era's format is judge)
-// reads signatures of format id at all.
+// KernelReads reports whether a kernel of the named model (a Policy.Kernel name) reads
+// signatures of format id at all: a mainline kernel the module_signature trailers, an older
+// one only its own era's format.
+func KernelReads(kernel, id string) bool { return kernelReads(kernel, UnsignedJudge(kernel), id) }
+
+// kernelReads is KernelReads for a model whose era's format is judge.
 func kernelReads(kernel, judge, id string) bool {
 	if strings.HasPrefix(kernel, "linux-") {
 		return id == "pkcs7" || id == "x509" || id == "pgp-trailer"
@@ -229,6 +233,11 @@ type SignResult struct {
 
 // ErrSelfCheck reports a freshly signed module that our own verifier does not accept.
 var ErrSelfCheck = errors.New("signed module failed verification")
+
+// ErrUnverifiable reports a signature the kernel model of the check (SignOptions.Kernel, or
+// the format's era) cannot verify at all: a hash or key type it lacks (SHA-3 before Linux
+// 6.7, say). It is not written unless SignOptions.Force is set.
+var ErrUnverifiable = errors.New("the kernel cannot verify this signature")
 
 // ErrNoModule reports a file with nothing to sign: empty, or nothing but a signature.
 // (sign-file signs an empty file; the result is a signature over nothing, which no kernel
@@ -277,13 +286,15 @@ func sign(name string, module []byte, id string, k *keys.Material, o formats.Sig
 	}
 	out := formats.NewModule(name, signed)
 	out.Digests = memo
-	v := d.Verify(out, selfCheckRing(k, o), formats.Policy{})
+	v := d.Verify(out, selfCheckRing(k, o), formats.Policy{Kernel: o.Kernel})
 	switch {
 	case v.Outcome == formats.OK:
 	case v.Outcome == formats.Unsupported && o.Force:
 		// --force: the era's kernel cannot check this (a hash or key type it lacks), so our
 		// model of it cannot either; written as asked, with a warning.
 		o.Warnf("%s: written with --force, but %s cannot verify it: %s", name, v.Kernel, v.Reason)
+	case v.Outcome == formats.Unsupported:
+		return nil, fmt.Errorf("%s: %w: %s: %s (--kernel names a kernel that can; --force signs anyway)", name, ErrUnverifiable, v.Kernel, v.Reason)
 	default:
 		return nil, fmt.Errorf("%s: %w: %s: %s", name, ErrSelfCheck, v.Outcome, v.Reason)
 	}

@@ -3,6 +3,7 @@ package conv
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -133,5 +134,26 @@ func TestSignTimeCarriedOrRefused(t *testing.T) {
 				t.Errorf("%s: two signature times gave the same bytes: the time was dropped", name)
 			}
 		}
+	}
+}
+
+// TestSignKernel: the self-check runs on o.Kernel's model. A SHA-3 pkcs7 signature, which
+// Linux 6.7 and later verify, is ErrUnverifiable on the default linux-6.1, passes on
+// linux-6.7, and is written with a warning under Force.
+func TestSignKernel(t *testing.T) {
+	k, mod := loadKey(t, "rsa2048.key"), helloKO(t)
+	o := formats.SignOptions{Hash: crypto.SHA3_256}
+	if _, err := Sign("m.ko", mod, "pkcs7", k, o); !errors.Is(err, ErrUnverifiable) || !strings.Contains(err.Error(), "linux-6.1") {
+		t.Errorf("sha3-256 on linux-6.1: %v, want ErrUnverifiable", err)
+	}
+	o.Kernel = "linux-6.7"
+	res, err := Sign("m.ko", mod, "pkcs7", k, o)
+	if err != nil || res.Verdict.Outcome != formats.OK || res.Verdict.Kernel != "linux-6.7" {
+		t.Fatalf("sha3-256 on linux-6.7: %v, %+v", err, res)
+	}
+	var warned []string
+	o = formats.SignOptions{Hash: crypto.SHA3_256, Force: true, Warn: func(m string) { warned = append(warned, m) }}
+	if res, err = Sign("m.ko", mod, "pkcs7", k, o); err != nil || res.Verdict.Outcome != formats.Unsupported || len(warned) != 1 {
+		t.Errorf("sha3-256 forced on linux-6.1: %v, %+v, warnings %q", err, res, warned)
 	}
 }

@@ -52,6 +52,9 @@ type SignOptions struct {
 	Variant string      // format variant ("detached", "rsa", "v2", ...); "" = default
 	Time    time.Time   // signature creation time; zero = key material's fixed time; ErrUntimed where signatures carry none
 	Force   bool        // sign even where the era's kernel could not verify (key type, weak hash)
+	// Kernel is the kernel model (a Policy.Kernel name) whose verdict conv.Sign checks the
+	// signed module against before it returns it; "" is the format's own era. Drivers ignore it.
+	Kernel string
 	// Deterministic makes the randomised signature schemes reproducible: ECDSA and DSA nonces
 	// by RFC 6979 (see SignDigest and SignDSA). The command line and the vectors set it, so
 	// that the same key, time and module always give the same bytes; `--randomize` clears it.

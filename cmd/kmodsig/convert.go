@@ -75,8 +75,8 @@ func (c *ConvertCmd) Run(e *env) error {
 		return usage(err)
 	}
 	if err := preflight(&c.KeyFlags, so, func(o formats.SignOptions) error {
-		_, err := d.Sign(kmodsig.SampleModule, k, o)
-		return err
+		_, err := conv.Sign(sampleName, kmodsig.SampleModule, d.ID(), k, o)
+		return unnamed(err, sampleName)
 	}); err != nil {
 		return usage(err)
 	}

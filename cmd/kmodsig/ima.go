@@ -23,6 +23,9 @@ type ImaSignCmd struct {
 }
 
 func (c *ImaSignCmd) Run(e *env) error {
+	if c.Kernel != "" {
+		return usage(fmt.Errorf("--kernel %s: ima sign writes a file's security.ima value, which no module kernel model checks", c.Kernel))
+	}
 	if d, err := formats.Lookup(digsig.ID); err == nil {
 		if err := c.KeyFlags.check(d); err != nil {
 			return usage(err)

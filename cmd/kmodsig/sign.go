@@ -23,6 +23,7 @@ type KeyFlags struct {
 	Variant string `help:"Format variant (gkh2004: detached, encrypted, rsa; rhel6: dsa, rsa; digsig2012: v1, v2)."`
 	Time    string `help:"Signature time (RFC 3339 or Unix seconds) of the formats whose signatures carry one (OpenPGP-based, digsig v1); refused by the others. Default: the key material's fixed time."`
 	Force   bool   `help:"Sign even where the era's kernel could not verify the key type or hash."`
+	Kernel  string `help:"Kernel model (as in verify --kernel) whose verdict the result is checked against before it is written, e.g. linux-6.7 for SHA-3; default: the format's own era."`
 	// Randomize turns off formats.SignOptions.Deterministic, which the command line sets by
 	// default so that the same key, time and module always give the same bytes.
 	Randomize bool `help:"Draw ECDSA and DSA nonces (and gkh2004's encrypted session key) at random, as the era's tools did, instead of deriving them by RFC 6979; the same inputs then no longer give the same bytes."`
@@ -48,7 +49,7 @@ func (k *KeyFlags) material() (*keys.Material, error) {
 }
 
 func (k *KeyFlags) options(e *env) (formats.SignOptions, error) {
-	o := formats.SignOptions{KeyID: k.KeyID, Variant: k.Variant, Force: k.Force, Deterministic: !k.Randomize,
+	o := formats.SignOptions{KeyID: k.KeyID, Variant: k.Variant, Force: k.Force, Kernel: k.Kernel, Deterministic: !k.Randomize,
 		Warn: func(msg string) { fmt.Fprintf(e.stderr, "%s: warning: %s\n", programName, msg) }}
 	if k.Hash != "" {
 		h, err := formats.ParseHash(k.Hash)
@@ -76,6 +77,14 @@ func (k *KeyFlags) check(d formats.Driver) error {
 	}
 	if k.KeyID && d.ID() != "pkcs7" {
 		return fmt.Errorf("--keyid is for pkcs7 (sign-file -k); %s identifies its key its own way", d.ID())
+	}
+	if k.Kernel != "" {
+		if err := formats.CheckKernel(k.Kernel); err != nil {
+			return fmt.Errorf("--kernel: %w", err)
+		}
+		if !conv.KernelReads(k.Kernel, d.ID()) {
+			return fmt.Errorf("--kernel %s: that kernel does not read %s signatures", k.Kernel, d.ID())
+		}
 	}
 	return nil
 }
@@ -262,7 +271,8 @@ func (c *StripCmd) strip(e *env, path string) error {
 // preflight signs one sample input (sign) with the key and options before a batch, and
 // returns the error if it is one that no input could escape: a hash, key type or variant
 // the format does not take, a --time it has nowhere to put, a format only read, a
-// certificate without the subjectKeyIdentifier the format names keys by. Such a mistake is
+// certificate without the subjectKeyIdentifier the format names keys by, a signature the
+// kernel model of the check cannot verify (conv.ErrUnverifiable). Such a mistake is
 // then one usage error before any work, not the same error for each of thousands of files.
 // Any other failure is left to the inputs themselves (the sample is one x86-64 module; a
 // driver may refuse it for its own reasons). The warnings of the sample's signing are
@@ -274,8 +284,29 @@ func preflight(k *KeyFlags, o formats.SignOptions, sign func(formats.SignOptions
 	case errors.Is(err, formats.ErrUntimed):
 		return fmt.Errorf("--time %s: %w", k.Time, err)
 	case errors.Is(err, formats.ErrHash), errors.Is(err, formats.ErrKeyType), errors.Is(err, formats.ErrVariant),
-		errors.Is(err, formats.ErrReadOnly), errors.Is(err, keys.ErrNoSKID):
+		errors.Is(err, formats.ErrReadOnly), errors.Is(err, keys.ErrNoSKID), errors.Is(err, conv.ErrUnverifiable):
 		return err
 	}
 	return nil
 }
+
+// sampleName is the file name preflight's sample is signed under; unnamed takes it out of
+// the messages, which are about the options, not about that file.
+const sampleName = "sample.ko"
+
+// unnamed returns err with a leading "name: " taken out of its message; errors.Is still
+// sees what it wraps.
+func unnamed(err error, name string) error {
+	if err == nil {
+		return nil
+	}
+	return unnamedError{err, name + ": "}
+}
+
+type unnamedError struct {
+	err    error
+	prefix string
+}
+
+func (u unnamedError) Error() string { return strings.TrimPrefix(u.err.Error(), u.prefix) }
+func (u unnamedError) Unwrap() error { return u.err }
