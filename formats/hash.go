@@ -43,6 +43,15 @@ func HashName(h crypto.Hash) string {
 	return fmt.Sprintf("hash(%d)", int(h))
 }
 
+// HashNames lists the hash names kmodsig knows, as ParseHash takes them.
+func HashNames() []string {
+	names := make([]string, len(hashNames))
+	for i, n := range hashNames {
+		names[i] = n.name
+	}
+	return names
+}
+
 // ParseHash parses a hash name as sign-file and modinfo spell it ("sha256", "SHA-256",
 // "sha3-256", "rmd160", "ripemd160").
 func ParseHash(s string) (crypto.Hash, error) {

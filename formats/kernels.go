@@ -16,6 +16,24 @@ type KernelModeler interface {
 	ModelsKernel(name string) bool
 }
 
+// KnownKernels lists the kernel models of the registered drivers ("linux-X.Y" stands for
+// every mainline version), each once.
+func KnownKernels() []string {
+	var known []string
+	seen := map[string]bool{}
+	for _, d := range All() {
+		if km, ok := d.(KernelModeler); ok {
+			for _, k := range km.Kernels() {
+				if !seen[k] {
+					seen[k] = true
+					known = append(known, k)
+				}
+			}
+		}
+	}
+	return known
+}
+
 // CheckKernel returns nil if name is "" (each format's own era) or a kernel model some
 // registered driver knows, and otherwise an error wrapping ErrUnknownKernel that lists the
 // known models.
@@ -23,22 +41,10 @@ func CheckKernel(name string) error {
 	if name == "" {
 		return nil
 	}
-	var known []string
-	seen := map[string]bool{}
 	for _, d := range All() {
-		km, ok := d.(KernelModeler)
-		if !ok {
-			continue
-		}
-		if km.ModelsKernel(name) {
+		if km, ok := d.(KernelModeler); ok && km.ModelsKernel(name) {
 			return nil
 		}
-		for _, k := range km.Kernels() {
-			if !seen[k] {
-				seen[k] = true
-				known = append(known, k)
-			}
-		}
 	}
-	return fmt.Errorf("%w %q (known: %s)", ErrUnknownKernel, name, strings.Join(known, ", "))
+	return fmt.Errorf("%w %q (known: %s)", ErrUnknownKernel, name, strings.Join(KnownKernels(), ", "))
 }

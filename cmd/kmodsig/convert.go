@@ -24,8 +24,8 @@ import (
 
 // ConvertCmd is `kmodsig convert`.
 type ConvertCmd struct {
-	To   string `required:"" help:"Target format id."`
-	From string `help:"Require every source to be in this format (none: unsigned); the others fail, untouched."`
+	To   string `required:"" predictor:"format" help:"Target format id."`
+	From string `predictor:"from" help:"Require every source to be in this format (none: unsigned); the others fail, untouched."`
 	KeyFlags
 	VerifySource []string `name:"verify-source" help:"Verify each source signature against these trusted keys first; a source that does not verify is not converted." type:"existingfile"`
 	Output       string   `short:"o" name:"output" help:"Write the result here (one input file). Its suffix chooses the container: .ko.xz, .ko.zst, .ko.gz or plain .ko; any other name keeps the input's." type:"path"`

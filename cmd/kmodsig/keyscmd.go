@@ -45,10 +45,10 @@ func (c *KeysGenerateCmd) Run(e *env) error {
 
 // KeysExportCmd is `kmodsig keys export`.
 type KeysExportCmd struct {
-	Format  string `required:"" help:"Format id whose kernel's key form to write."`
+	Format  string `required:"" predictor:"format" help:"Format id whose kernel's key form to write."`
 	Key     string `required:"" help:"Private key (any form kmodsig reads)."`
 	Cert    string `help:"Certificate for the key (else derived)."`
-	Variant string `help:"Format variant (digsig2012 v2 exports the certificate)."`
+	Variant string `predictor:"variant" help:"Format variant (digsig2012 v2 exports the certificate)."`
 	Output  string `short:"o" name:"output" help:"Output file (default: the era's file name in the current directory; - for standard output)." type:"path"`
 	// Randomize is KeyFlags.Randomize: an OpenPGP key's DSA self-signature is deterministic
 	// (RFC 6979) unless it is set.

@@ -68,7 +68,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: error: %v\n", programName, err)
 		return exitUsage
 	}
-	kongcompletion.Register(parser) // answers the shell's completion requests, then exits
+	// Answers the shell's completion requests, then exits.
+	kongcompletion.Register(parser, kongcompletion.WithPredictors(predictors()))
 	if exit >= 0 {
 		return exit
 	}

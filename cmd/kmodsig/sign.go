@@ -18,12 +18,12 @@ import (
 type KeyFlags struct {
 	Key     string `required:"" help:"Private key: PEM/DER (PKCS#1, PKCS#8, SEC1, DSA), key+cert PEM, gpg secret key export, or a pkcs11: URI. Passphrase/PIN from KBUILD_SIGN_PIN."`
 	Cert    string `help:"X.509 certificate (PEM or DER) for the key; derived deterministically when absent."`
-	Hash    string `help:"Digest (sha1, sha224, sha256, sha384, sha512, sha3-256, ...); default: the format's."`
+	Hash    string `predictor:"hash" help:"Digest (sha1, sha224, sha256, sha384, sha512, sha3-256, ...); default: the format's."`
 	KeyID   bool   `name:"keyid" help:"pkcs7: identify the signer by subjectKeyIdentifier (sign-file -k)."`
-	Variant string `help:"Format variant (gkh2004: detached, encrypted, rsa; rhel6: dsa, rsa; digsig2012: v1, v2)."`
+	Variant string `predictor:"variant" help:"Format variant (gkh2004: detached, encrypted, rsa; rhel6: dsa, rsa; digsig2012: v1, v2)."`
 	Time    string `help:"Signature time (RFC 3339 or Unix seconds) of the formats whose signatures carry one (OpenPGP-based, digsig v1); refused by the others. Default: the key material's fixed time."`
 	Force   bool   `help:"Sign even where the era's kernel could not verify the key type or hash."`
-	Kernel  string `help:"Kernel model (as in verify --kernel) whose verdict the result is checked against before it is written, e.g. linux-6.7 for SHA-3; default: the format's own era."`
+	Kernel  string `predictor:"kernel" help:"Kernel model (as in verify --kernel) whose verdict the result is checked against before it is written, e.g. linux-6.7 for SHA-3; default: the format's own era."`
 	// Randomize turns off formats.SignOptions.Deterministic, which the command line sets by
 	// default so that the same key, time and module always give the same bytes.
 	Randomize bool `help:"Draw ECDSA and DSA nonces (and gkh2004's encrypted session key) at random, as the era's tools did, instead of deriving them by RFC 6979; the same inputs then no longer give the same bytes."`
@@ -171,7 +171,7 @@ func (o *OutFlags) write(e *env, f *conv.File, dest string, data []byte) error {
 
 // SignCmd is `kmodsig sign`.
 type SignCmd struct {
-	Format string `required:"" help:"Target format id (see kmodsig formats)."`
+	Format string `required:"" predictor:"format" help:"Target format id (see kmodsig formats)."`
 	KeyFlags
 	OutFlags
 	File string `arg:"" name:"FILE" help:"Module to sign (.ko, .ko.xz, .ko.zst, .ko.gz)."`

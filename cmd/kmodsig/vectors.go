@@ -14,7 +14,7 @@ import (
 // VectorsCmd is `kmodsig vectors`.
 type VectorsCmd struct {
 	Out      string   `short:"o" default:"vectors" type:"path" help:"Directory to write the set into (created; existing files with the same names are overwritten, others are left alone)."`
-	Format   []string `name:"format" help:"Only this format (repeatable): gkh2004, rhel5, rhel6, gpg2012, digsig2012, x509, pkcs7."`
+	Format   []string `name:"format" predictor:"format" help:"Only this format (repeatable): gkh2004, rhel5, rhel6, gpg2012, digsig2012, x509, pkcs7."`
 	Testdata string   `type:"existingdir" help:"Read the keys and modules from this testdata directory (keys/, modules/, elf/) instead of the copy built into kmodsig."`
 }
 

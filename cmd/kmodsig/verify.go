@@ -12,7 +12,7 @@ import (
 type VerifyCmd struct {
 	Keyring []string `help:"Trusted keys: certificates (PEM/DER), public keys, OpenPGP keyrings, digsig blobs. Repeatable." type:"existingfile"`
 	Enforce bool     `help:"Lead each line with the enforcing-mode result (module.sig_enforce=1)."`
-	Kernel  string   `help:"Kernel model of the era: linux-X.Y (any mainline version), linux-3.7-rc1, rhel4, rhel5, rhel6, fedora2012[-early], howells-2012[-early], modsig-rfc-2012, gkh2004-tree, gkh2004-article, gkh2004-stub; default: the format's own era."`
+	Kernel  string   `predictor:"kernel" help:"Kernel model of the era: linux-X.Y (any mainline version), linux-3.7-rc1, rhel4, rhel5, rhel6, fedora2012[-early], howells-2012[-early], modsig-rfc-2012, gkh2004-tree, gkh2004-article, gkh2004-stub; default: the format's own era."`
 	JSON    bool     `help:"Print a JSON array, one object per file."`
 	Jobs    int      `short:"j" help:"Files verified in parallel (default: all cores; at most 256)."`
 	Paths   []string `arg:"" name:"FILE" help:"Module files or directories."`
