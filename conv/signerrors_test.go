@@ -157,3 +157,24 @@ func TestSignKernel(t *testing.T) {
 		t.Errorf("sha3-256 forced on linux-6.1: %v, %+v, warnings %q", err, res, warned)
 	}
 }
+
+// TestUnknownVariant: a variant name a format does not have is refused with ErrVariant by
+// Sign and by ExportKey in every format that has variants (the key export of gkh2004, x509
+// and rhel6 took any name before, rhel6's as its dsa default).
+func TestUnknownVariant(t *testing.T) {
+	k, mod := loadKey(t, "rsa2048.key"), helloKO(t)
+	for _, d := range formats.All() {
+		if len(d.Info().Variants) == 0 {
+			continue
+		}
+		o := formats.SignOptions{Variant: "bogus"}
+		if _, err := d.Sign(mod, k, o); !errors.Is(err, formats.ErrVariant) {
+			t.Errorf("%s: Sign with variant bogus: %v, want ErrVariant", d.ID(), err)
+		}
+		if x, ok := d.(formats.KeyExporter); ok {
+			if _, _, err := x.ExportKey(k, o); !errors.Is(err, formats.ErrVariant) {
+				t.Errorf("%s: ExportKey with variant bogus: %v, want ErrVariant", d.ID(), err)
+			}
+		}
+	}
+}

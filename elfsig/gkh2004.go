@@ -427,6 +427,9 @@ func (GKH2004) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([
 // (rsa_key_n, rsa_key_n_size, rsa_key_e, rsa_key_e_size). extract_pkey refused an n of more
 // than 512 bytes (4096 bits); such keys are refused unless o.Force.
 func (GKH2004) ExportKey(k *keys.Material, o formats.SignOptions) ([]byte, string, error) {
+	if _, _, err := gkhVariant(o.Variant); err != nil { // every variant trusts the same key
+		return nil, "", err
+	}
 	pub, ok := k.Public().(*rsa.PublicKey)
 	if !ok {
 		return nil, "", fmt.Errorf("gkh2004: %w: the era's kernel used one RSA key", formats.ErrKeyType)

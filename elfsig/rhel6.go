@@ -340,6 +340,9 @@ func howellsVerify(v formats.Verdict, kernel string, blob, stream []byte, ring *
 // unless o.Force), for o.Variant "rsa" the modsign.pub of the Howells build (RSA keys).
 func (RHEL6) ExportKey(k *keys.Material, o formats.SignOptions) ([]byte, string, error) {
 	name := "kernel.pub"
+	if o.Variant != "" && o.Variant != "dsa" && o.Variant != "rsa" {
+		return nil, "", fmt.Errorf("%s: %w %q (dsa or rsa)", RHEL6ID, formats.ErrVariant, o.Variant)
+	}
 	if o.Variant == "rsa" {
 		if err := rhelSignKey(RHEL6ID, "the Fedora 2012 (Howells) kernels", "rsa", k, o); err != nil {
 			return nil, "", err

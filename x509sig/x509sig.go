@@ -332,6 +332,9 @@ func (Driver) ExportKey(k *keys.Material, o formats.SignOptions) ([]byte, string
 	if k == nil {
 		return nil, "", errors.New("x509: no key material")
 	}
+	if o.Variant != "" && o.Variant != VariantRC1 {
+		return nil, "", fmt.Errorf("x509: %w %q", formats.ErrVariant, o.Variant)
+	}
 	if _, ok := k.Public().(*rsa.PublicKey); !ok {
 		return nil, "", fmt.Errorf("x509: %w: 3.7-4.2 kernels load only RSA certificates", formats.ErrKeyType)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"unicode/utf8"
@@ -60,7 +61,10 @@ func (c *KeysExportCmd) Run(e *env) error {
 	if err != nil {
 		return usage(err)
 	}
-	kf := KeyFlags{Key: c.Key, Cert: c.Cert}
+	kf := KeyFlags{Key: c.Key, Cert: c.Cert, Variant: c.Variant}
+	if err := kf.check(d); err != nil { // a --variant of a format that has none
+		return usage(err)
+	}
 	k, err := kf.material()
 	if err != nil {
 		return usage(err)
@@ -71,6 +75,9 @@ func (c *KeysExportCmd) Run(e *env) error {
 		return usage(fmt.Errorf("%s: no key export for this format", c.Format))
 	}
 	data, name, err := x.ExportKey(k, formats.SignOptions{Variant: c.Variant, Deterministic: !c.Randomize})
+	if errors.Is(err, formats.ErrVariant) {
+		return usage(err)
+	}
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
