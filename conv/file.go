@@ -45,7 +45,7 @@ func Open(path string) (*File, error) {
 	}
 	if st.size > formats.MaxModuleSize {
 		f.Close()
-		return nil, fmt.Errorf("%s: %w: %d bytes", path, formats.ErrTooLarge, st.size)
+		return nil, fmt.Errorf("%s: %w: %d bytes, over the %d (1 GiB) kmodsig reads as a module", path, formats.ErrTooLarge, st.size, formats.MaxModuleSize)
 	}
 	mf := &File{Path: path, Mode: st.perm, ModTime: st.mtime}
 	r, err := newWindowedReader(f, st.size)
