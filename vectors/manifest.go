@@ -157,7 +157,7 @@ func Validate(schema, doc []byte) error {
 	v := &validator{root: root}
 	v.check(root, d, "$")
 	if len(v.errs) > 0 {
-		return fmt.Errorf("manifest does not match its schema:\n  %s", strings.Join(v.errs, "\n  "))
+		return fmt.Errorf("manifest does not match its schema: %s", strings.Join(v.errs, "; "))
 	}
 	return nil
 }

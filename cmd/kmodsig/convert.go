@@ -177,10 +177,10 @@ func (c *ConvertCmd) Run(e *env) error {
 			if !strings.HasPrefix(msg, r.Path+": ") {
 				msg = r.Path + ": " + msg
 			}
-			fmt.Fprintf(e.stderr, "%s: error: %s\n", programName, msg)
+			printError(e.stderr, msg)
 		}
 		if r.Warning != "" {
-			fmt.Fprintf(e.stderr, "%s: warning: %s: %s\n", programName, r.Output, r.Warning)
+			printWarning(e.stderr, r.Output+": "+r.Warning)
 		}
 	}
 	rep := conv.Convert(ctx, inputs, o)
@@ -195,7 +195,7 @@ func (c *ConvertCmd) Run(e *env) error {
 		progress.Wait()
 	}
 	for _, err := range rep.Errors {
-		fmt.Fprintf(e.stderr, "%s: error: %s\n", programName, err)
+		printError(e.stderr, err)
 	}
 	fmt.Fprintf(e.stderr, "%s: %d converted, %d skipped, %d dry-run, %d failed of %d (%.2fs)\n", programName,
 		rep.Converted, rep.Skipped, rep.DryRun, rep.Failed, rep.Total, rep.Seconds)

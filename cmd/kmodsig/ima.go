@@ -52,7 +52,7 @@ func (c *ImaSignCmd) Run(e *env) error {
 	for _, f := range c.Files {
 		p, err := digsig.SignFile(f, k, o)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "%s: error: %v\n", programName, err)
+			printError(e.stderr, err)
 			failed = true
 			continue
 		}
@@ -79,7 +79,7 @@ func (c *ImaVerifyCmd) Run(e *env) error {
 	for _, f := range c.Files {
 		v, err := digsig.VerifySigFile(f, ring)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "%s: error: %v\n", programName, err)
+			printError(e.stderr, err)
 			code = exitUsage
 			continue
 		}

@@ -99,7 +99,7 @@ func (c *InspectCmd) Run(e *env) error {
 	for i, r := range results {
 		if r.err != nil {
 			bad = true
-			fmt.Fprintf(e.stderr, "%s: error: %v\n", programName, r.err)
+			printError(e.stderr, r.err)
 		}
 		if c.JSON {
 			if i > 0 {

@@ -65,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		kong.Vars{"version": version + " (RSA signing: " + formats.RSABackend() + ")"},
 	)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: error: %v\n", programName, err)
+		printError(stderr, err)
 		return exitUsage
 	}
 	// Answers the shell's completion requests, then exits.
@@ -78,7 +78,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exit
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: error: %v\n", programName, err)
+		printError(stderr, err)
 		return exitUsage
 	}
 	err = ctx.Run(&env{stdout: stdout, stderr: stderr})
@@ -88,11 +88,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintf(stderr, "%s: error: %v\n", programName, ee.err)
+			printError(stderr, ee.err)
 		}
 		return ee.code
 	}
-	fmt.Fprintf(stderr, "%s: error: %v\n", programName, err)
+	printError(stderr, err)
 	return exitUsage
 }
 

@@ -79,6 +79,18 @@ func printable(s string) string {
 	return b.String()
 }
 
+// printError writes one "kmodsig: error: MSG" line to w (standard error), msg an error or a
+// string, with its control characters escaped (printable): a file name or a string from a
+// module in it cannot break the line in two or drive the terminal.
+func printError(w io.Writer, msg any) {
+	fmt.Fprintf(w, "%s: error: %s\n", programName, printable(fmt.Sprint(msg)))
+}
+
+// printWarning is printError for a "kmodsig: warning: MSG" line.
+func printWarning(w io.Writer, msg any) {
+	fmt.Fprintf(w, "%s: warning: %s\n", programName, printable(fmt.Sprint(msg)))
+}
+
 // displayPath is a file name as the text output prints it: as it is, or Go-quoted when it
 // holds a control character or bytes that are not UTF-8, so that every byte is kept and none
 // can forge a line (ls quotes such names too).
@@ -122,8 +134,7 @@ var timeZero time.Time
 // nothing and succeed: a mistyped tree is not a verified one. The exit status is unchanged.
 func warnNoModules(e *env, n int, paths []string) {
 	if n == 0 {
-		fmt.Fprintf(e.stderr, "%s: warning: no module files (%s) in %s\n", programName,
-			strings.Join(conv.ModuleSuffixes, ", "), strings.Join(paths, " "))
+		printWarning(e.stderr, fmt.Sprintf("no module files (%s) in %s", strings.Join(conv.ModuleSuffixes, ", "), strings.Join(paths, " ")))
 	}
 }
 
@@ -143,6 +154,6 @@ func printUnread(e *env, unread *conv.WalkError) {
 		return
 	}
 	for _, err := range unread.Errs {
-		fmt.Fprintf(e.stderr, "%s: error: %v\n", programName, err)
+		printError(e.stderr, err)
 	}
 }

@@ -50,7 +50,7 @@ func (k *KeyFlags) material() (*keys.Material, error) {
 
 func (k *KeyFlags) options(e *env) (formats.SignOptions, error) {
 	o := formats.SignOptions{KeyID: k.KeyID, Variant: k.Variant, Force: k.Force, Kernel: k.Kernel, Deterministic: !k.Randomize,
-		Warn: func(msg string) { fmt.Fprintf(e.stderr, "%s: warning: %s\n", programName, msg) }}
+		Warn: func(msg string) { printWarning(e.stderr, msg) }}
 	if k.Hash != "" {
 		h, err := formats.ParseHash(k.Hash)
 		if err != nil {
@@ -164,7 +164,7 @@ func (o *OutFlags) write(e *env, f *conv.File, dest string, data []byte) error {
 		return err
 	}
 	if links > 1 {
-		fmt.Fprintf(e.stderr, "%s: warning: %s: %s\n", programName, dest, conv.HardLinkWarning(links))
+		printWarning(e.stderr, dest+": "+conv.HardLinkWarning(links))
 	}
 	return nil
 }
@@ -236,7 +236,7 @@ func (c *StripCmd) Run(e *env) error {
 	code := exitOK
 	for _, p := range c.Files {
 		if err := c.strip(e, p); err != nil {
-			fmt.Fprintf(e.stderr, "%s: error: %v\n", programName, err)
+			printError(e.stderr, err)
 			code = exitUsage
 		}
 	}

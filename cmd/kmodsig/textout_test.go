@@ -41,6 +41,17 @@ func TestTextOutputEscapes(t *testing.T) {
 	if err := os.WriteFile(evil, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Standard error too: convert --from x509 fails every file, naming it.
+	var stderr bytes.Buffer
+	run([]string{"convert", "--to", "pkcs7", "--from", "x509", "--key", filepath.Join(root, "keys", "rsa2048.pem"), "--out-dir", t.TempDir(), in}, &bytes.Buffer{}, &stderr)
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.HasPrefix(l, "x.ko") || strings.Contains(l, "\x1b") {
+			t.Errorf("convert: a forged error line: %q", l)
+		}
+	}
+	if !strings.Contains(stderr.String(), `a.ko\nx.ko: ok [pkcs7]`) {
+		t.Errorf("convert: the odd name is not escaped in its error line:\n%s", stderr.String())
+	}
 	for _, cmd := range [][]string{{"inspect", in}, {"verify", "--keyring", filepath.Join(root, "keys", "rsa2048.crt"), in}} {
 		var out bytes.Buffer
 		run(cmd, &out, &bytes.Buffer{})

@@ -68,7 +68,7 @@ func (c *VerifyCmd) Run(e *env) error {
 		j, err := results[i].j, results[i].err
 		if err != nil {
 			code = exitUsage
-			fmt.Fprintf(e.stderr, "%s: error: %v\n", programName, err)
+			printError(e.stderr, err)
 			j = verifyJSON{Path: in.Path, Error: err.Error()}
 		} else if j.Outcome != string(formats.OK) && code == exitOK {
 			code = exitFailed
