@@ -94,7 +94,7 @@ func WalkEach[T any](paths []string, o WalkOptions, fn func(Input) T) ([]Input, 
 	jobs := Workers(o.Jobs)
 	// Fail on a missing argument before doing any work, as Walk does.
 	for _, p := range paths {
-		if _, err := os.Stat(p); err != nil {
+		if _, err := statArg(p); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -199,10 +199,32 @@ func (e *WalkError) Unwrap() []error { return e.Errs }
 // walk calls emit for every input paths expand to, in the order found. It returns a plain
 // error for an argument it cannot stat, and a *WalkError for what it could not read inside
 // the trees, after walking the rest.
+// statArg is os.Stat of a path argument; for a symbolic link to nothing it says so ("stat
+// x.ko: no such file or directory" read as if x.ko were missing, when it is there).
+func statArg(p string) (fs.FileInfo, error) {
+	st, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		if target, lerr := os.Readlink(p); lerr == nil {
+			return nil, &danglingError{p, target}
+		}
+	}
+	return st, err
+}
+
+// danglingError is the error of statArg and Open for a symbolic link to nothing; it is
+// fs.ErrNotExist.
+type danglingError struct{ path, target string }
+
+func (e *danglingError) Error() string {
+	return e.path + ": a symbolic link to " + e.target + ", which does not exist"
+}
+
+func (e *danglingError) Unwrap() error { return fs.ErrNotExist }
+
 func walk(paths []string, emit func(walked)) error {
 	var unread []error
 	for arg, p := range paths {
-		st, err := os.Stat(p)
+		st, err := statArg(p)
 		if err != nil {
 			return err
 		}

@@ -1,9 +1,12 @@
 package conv
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -56,6 +59,28 @@ func TestWalkSymlinks(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWalkDanglingLink: an argument that is a symbolic link to nothing is an error that
+// says so (and is fs.ErrNotExist), from Walk, WalkEach and Open; a missing file is Go's own
+// "no such file or directory".
+func TestWalkDanglingLink(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "dangling.ko")
+	if err := os.Symlink("nothere.ko", link); err != nil {
+		t.Fatal(err)
+	}
+	_, werr := Walk([]string{link})
+	_, _, eerr := WalkEach([]string{link}, WalkOptions{}, func(Input) struct{} { return struct{}{} })
+	_, oerr := Open(link)
+	for _, err := range []error{werr, eerr, oerr} {
+		if !errors.Is(err, fs.ErrNotExist) || err.Error() != link+": a symbolic link to nothere.ko, which does not exist" {
+			t.Errorf("dangling link: %v", err)
+		}
+	}
+	if _, err := Walk([]string{filepath.Join(dir, "missing.ko")}); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("missing file: %v", err)
 	}
 }
 
