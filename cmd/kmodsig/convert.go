@@ -27,7 +27,7 @@ type ConvertCmd struct {
 	To   string `required:"" predictor:"format" help:"Target format id."`
 	From string `predictor:"from" help:"Require every source to be in this format (none: unsigned); the others fail, untouched."`
 	KeyFlags
-	VerifySource []string `name:"verify-source" help:"Verify each source signature against these trusted keys first; a source that does not verify is not converted." type:"existingfile"`
+	VerifySource []string `name:"verify-source" placeholder:"FILE" help:"Verify each source signature against these trusted keys first; a source that does not verify is not converted." type:"existingfile"`
 	Output       string   `short:"o" name:"output" help:"Write the result here (one input file). Its suffix chooses the container: .ko.xz, .ko.zst, .ko.gz or plain .ko; any other name keeps the input's." type:"path"`
 	OutDir       string   `name:"out-dir" help:"Write results under this directory, mirroring the input tree." type:"path"`
 	InPlace      bool     `help:"Replace each input atomically; a file argument that is a symbolic link replaces the file it names."`

@@ -66,7 +66,7 @@ func (c *ImaSignCmd) Run(e *env) error {
 
 // ImaVerifyCmd is `kmodsig ima verify`.
 type ImaVerifyCmd struct {
-	Keyring []string `help:"Trusted keys (v1: digsig blob, PEM/DER public key or certificate; v2: certificate)." type:"existingfile"`
+	Keyring []string `placeholder:"FILE" help:"Trusted keys (v1: digsig blob, PEM/DER public key or certificate; v2: certificate)." type:"existingfile"`
 	Files   []string `arg:"" name:"FILE" help:"Files whose FILE.sig to check."`
 }
 
