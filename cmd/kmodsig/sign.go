@@ -211,6 +211,9 @@ func (c *SignCmd) Run(e *env) error {
 		return usage(err)
 	}
 	res, err := conv.Sign(c.File, data, c.Format, k, o)
+	if optionError(err) {
+		return usage(err) // the same for any module: the options or the key
+	}
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
@@ -283,11 +286,22 @@ func preflight(k *KeyFlags, o formats.SignOptions, sign func(formats.SignOptions
 	switch {
 	case errors.Is(err, formats.ErrUntimed):
 		return fmt.Errorf("--time %s: %w", k.Time, err)
-	case errors.Is(err, formats.ErrHash), errors.Is(err, formats.ErrKeyType), errors.Is(err, formats.ErrVariant),
-		errors.Is(err, formats.ErrReadOnly), errors.Is(err, keys.ErrNoSKID), errors.Is(err, conv.ErrUnverifiable):
+	case optionError(err):
 		return err
 	}
 	return nil
+}
+
+// optionError reports whether err is a signing error that comes from the options and the
+// key, not from the module: a usage error (exit 2) for sign, and one preflight stops on.
+func optionError(err error) bool {
+	for _, target := range []error{formats.ErrHash, formats.ErrKeyType, formats.ErrVariant, formats.ErrUntimed,
+		formats.ErrReadOnly, keys.ErrNoSKID, conv.ErrUnverifiable} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
 }
 
 // sampleName is the file name preflight's sample is signed under; unnamed takes it out of
