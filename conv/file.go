@@ -37,12 +37,7 @@ type File struct {
 func Open(path string) (*File, error) {
 	f, st, err := openRead(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			if target, lerr := os.Readlink(path); lerr == nil {
-				return nil, &danglingError{path, target}
-			}
-		}
-		return nil, err
+		return nil, dangling(path, err)
 	}
 	if !st.regular {
 		f.Close()

@@ -172,9 +172,9 @@ func notELF(m formats.Module, d formats.Driver, v *formats.Verdict) {
 		// The taint comes later in load_module, with the module's struct: a module refused
 		// here taints nothing (the drivers' notes say "loads with taint E").
 		notes := v.Notes[:0:0]
-		for _, n := range v.Notes {
-			if !strings.HasPrefix(n, "loads with taint") {
-				notes = append(notes, n)
+		for _, note := range v.Notes {
+			if !strings.HasPrefix(note, "loads with taint") {
+				notes = append(notes, note)
 			}
 		}
 		v.Notes = notes

@@ -196,23 +196,28 @@ func (e *WalkError) Error() string {
 
 func (e *WalkError) Unwrap() []error { return e.Errs }
 
-// walk calls emit for every input paths expand to, in the order found. It returns a plain
-// error for an argument it cannot stat, and a *WalkError for what it could not read inside
-// the trees, after walking the rest.
-// statArg is os.Stat of a path argument; for a symbolic link to nothing it says so ("stat
-// x.ko: no such file or directory" read as if x.ko were missing, when it is there).
+// statArg is os.Stat of a path argument, its error explained by dangling.
 func statArg(p string) (fs.FileInfo, error) {
 	st, err := os.Stat(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		if target, lerr := os.Readlink(p); lerr == nil {
-			return nil, &danglingError{p, target}
-		}
+	if err != nil {
+		return nil, dangling(p, err)
 	}
-	return st, err
+	return st, nil
 }
 
-// danglingError is the error of statArg and Open for a symbolic link to nothing; it is
-// fs.ErrNotExist.
+// dangling returns err, the error of opening or stat-ing path, or for a symbolic link to
+// nothing a *danglingError that says so ("stat x.ko: no such file or directory" reads as if
+// x.ko were missing, when it is there).
+func dangling(path string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		if target, lerr := os.Readlink(path); lerr == nil {
+			return &danglingError{path, target}
+		}
+	}
+	return err
+}
+
+// danglingError is a symbolic link to nothing (see dangling); it is fs.ErrNotExist.
 type danglingError struct{ path, target string }
 
 func (e *danglingError) Error() string {
@@ -221,6 +226,9 @@ func (e *danglingError) Error() string {
 
 func (e *danglingError) Unwrap() error { return fs.ErrNotExist }
 
+// walk calls emit for every input paths expand to, in the order found. It returns a plain
+// error for an argument it cannot stat, and a *WalkError for what it could not read inside
+// the trees, after walking the rest.
 func walk(paths []string, emit func(walked)) error {
 	var unread []error
 	for arg, p := range paths {
