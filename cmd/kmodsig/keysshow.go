@@ -43,9 +43,11 @@ func (c *KeysShowCmd) Run(e *env) error {
 		v := keyView{pub: k.Public()}
 		v.cert, v.certErr = k.Certificate()
 		if id, err := gpgsig.SigningKeyID(k); err == nil {
-			created, ok := pgpCreated(k.PGP, id)
-			if !ok {
-				created = k.CreationTime()
+			// The signing key is the primary key or a subkey of k's OpenPGP key (SigningKeyID
+			// made or read it): the ring lookup finds either.
+			created := k.CreationTime()
+			if pk := (&keys.Ring{PGP: openpgp.EntityList{k.PGP}}).PGPKeyByID(id); pk != nil && pk.Key != nil {
+				created = pk.Key.CreationTime
 			}
 			v.pgp = []pgpID{{id: id, created: created, derived: k.OpenPGPDerived()}}
 			if pi := k.PGP.PrimaryIdentity(); pi != nil && !k.OpenPGPDerived() {
@@ -119,22 +121,6 @@ func entityView(ent *openpgp.Entity) keyView {
 		}
 	}
 	return v
-}
-
-// pgpCreated returns when ent's key with id (its primary key or a subkey) was created.
-func pgpCreated(ent *openpgp.Entity, id uint64) (time.Time, bool) {
-	if ent == nil {
-		return time.Time{}, false
-	}
-	if ent.PrimaryKey != nil && ent.PrimaryKey.KeyId == id {
-		return ent.PrimaryKey.CreationTime, true
-	}
-	for _, sk := range ent.Subkeys {
-		if sk.PublicKey != nil && sk.PublicKey.KeyId == id {
-			return sk.PublicKey.CreationTime, true
-		}
-	}
-	return time.Time{}, false
 }
 
 func (v keyView) print(w io.Writer) {
