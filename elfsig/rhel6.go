@@ -162,6 +162,18 @@ var rhel6SignHashes = map[string]map[crypto.Hash]bool{
 	"rsa": {crypto.MD5: true, crypto.SHA1: true, crypto.SHA224: true, crypto.SHA256: true, crypto.SHA384: true, crypto.SHA512: true},
 }
 
+// rhel6SignVariant is the variant Sign and ExportKey make for SignOptions.Variant v: "dsa"
+// (the default) or "rsa"; any other name is formats.ErrVariant.
+func rhel6SignVariant(v string) (string, error) {
+	switch v {
+	case "", "dsa":
+		return "dsa", nil
+	case "rsa":
+		return "rsa", nil
+	}
+	return "", fmt.Errorf("%s: %w %q (dsa or rsa)", RHEL6ID, formats.ErrVariant, v)
+}
+
 // Sign signs an unsigned module: the sorted canonical stream ([CanonRHEL6]) signed with
 // [gpgsig.SignDetached] (v4, class 0x00, one unhashed Issuer, as gpg -b wrote it) goes into
 // a note ([AppendSigNote]) in a new `.note.module.sig` section (SHT_NOTE, flags A,
@@ -170,12 +182,9 @@ var rhel6SignHashes = map[string]map[crypto.Hash]bool{
 // dsa anything but SHA-1 only verifies on later RHEL6 updates (warned); for rsa MD5 needs
 // o.Force. The signature time is o.Time, else k's creation time.
 func (RHEL6) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]byte, error) {
-	variant := o.Variant
-	if variant == "" {
-		variant = "dsa"
-	}
-	if variant != "dsa" && variant != "rsa" {
-		return nil, fmt.Errorf("%s: %w %q (dsa or rsa)", RHEL6ID, formats.ErrVariant, variant)
+	variant, err := rhel6SignVariant(o.Variant)
+	if err != nil {
+		return nil, err
 	}
 	h := o.Hash
 	if h == 0 {
@@ -340,10 +349,11 @@ func howellsVerify(v formats.Verdict, kernel string, blob, stream []byte, ring *
 // unless o.Force), for o.Variant "rsa" the modsign.pub of the Howells build (RSA keys).
 func (RHEL6) ExportKey(k *keys.Material, o formats.SignOptions) ([]byte, string, error) {
 	name := "kernel.pub"
-	if o.Variant != "" && o.Variant != "dsa" && o.Variant != "rsa" {
-		return nil, "", fmt.Errorf("%s: %w %q (dsa or rsa)", RHEL6ID, formats.ErrVariant, o.Variant)
+	variant, err := rhel6SignVariant(o.Variant)
+	if err != nil {
+		return nil, "", err
 	}
-	if o.Variant == "rsa" {
+	if variant == "rsa" {
 		if err := rhelSignKey(RHEL6ID, "the Fedora 2012 (Howells) kernels", "rsa", k, o); err != nil {
 			return nil, "", err
 		}
