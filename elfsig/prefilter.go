@@ -2,7 +2,6 @@ package elfsig
 
 import (
 	"bytes"
-	"encoding/binary"
 
 	"github.com/kmodsig/kmodsig/formats"
 )
@@ -23,13 +22,8 @@ func mayHaveSection(m formats.Module, name string) bool {
 	if err != nil || !bytes.Equal(eh[:4], []byte("\x7fELF")) {
 		return false
 	}
-	var bo binary.ByteOrder
-	switch eh[5] {
-	case 1:
-		bo = binary.LittleEndian
-	case 2:
-		bo = binary.BigEndian
-	default:
+	bo := formats.ELFByteOrder(eh[5])
+	if bo == nil {
 		return true
 	}
 	var shoff, shentsize, shnum, shstrndx int64

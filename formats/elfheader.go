@@ -10,6 +10,18 @@ import (
 // of a valid layout (see ELFHeaderRefusal).
 const ErrnoENOEXEC Errno = "ENOEXEC"
 
+// ELFByteOrder returns the byte order an ELF header's data encoding (e_ident[EI_DATA]) names:
+// little endian for ELFDATA2LSB (1), big endian for ELFDATA2MSB (2), nil for anything else.
+func ELFByteOrder(data byte) binary.ByteOrder {
+	switch data {
+	case 1:
+		return binary.LittleEndian
+	case 2:
+		return binary.BigEndian
+	}
+	return nil
+}
+
 // ELFHeaderRefusal says why a kernel refuses the first n bytes of m (the module as the kernel
 // sees it once the signature is taken off) as an ELF object, or returns "" when it does not.
 // These are the checks every Linux since 2.6 makes on the ELF header before it looks at a
@@ -47,13 +59,8 @@ func ELFHeaderRefusal(m Module, n int64) string {
 	default:
 		return fmt.Sprintf("ELF class %d is neither 32 nor 64 bits", h[4])
 	}
-	var bo binary.ByteOrder
-	switch h[5] {
-	case 1:
-		bo = binary.LittleEndian
-	case 2:
-		bo = binary.BigEndian
-	default:
+	bo := ELFByteOrder(h[5])
+	if bo == nil {
 		return fmt.Sprintf("ELF data encoding %d is neither little nor big endian", h[5])
 	}
 	if n < ehsize {
