@@ -3,6 +3,7 @@ package keys
 import (
 	"bytes"
 	"crypto"
+	"slices"
 	//lint:ignore SA1019 the RHEL eras (RHEL4-6) verify only DSA signatures
 	"crypto/dsa"
 	"crypto/ecdsa"
@@ -53,6 +54,7 @@ func Parse(data []byte) (*Material, error) {
 		return parseOpenPGPSecret(data)
 	}
 	m := &Material{}
+	var others []string // the PEM blocks that hold no private key, for the error
 	if bytes.Contains(data, []byte("-----BEGIN ")) {
 		rest := data
 		for {
@@ -60,6 +62,9 @@ func Parse(data []byte) (*Material, error) {
 			blk, rest = pem.Decode(rest)
 			if blk == nil {
 				break
+			}
+			if !strings.HasSuffix(blk.Type, "PRIVATE KEY") && !slices.Contains(others, blk.Type) {
+				others = append(others, blk.Type)
 			}
 			switch {
 			case blk.Type == "CERTIFICATE":
@@ -104,6 +109,9 @@ func Parse(data []byte) (*Material, error) {
 		return nil, err
 	}
 	if m.Signer == nil && m.DSA == nil {
+		if len(others) > 0 {
+			return nil, fmt.Errorf("%w: no private key, only PEM %s", ErrNoKey, strings.Join(others, ", "))
+		}
 		return nil, fmt.Errorf("%w: no private key", ErrNoKey)
 	}
 	if m.Cert != nil && !SamePublic(m.Cert.PublicKey, m.Public()) {
@@ -141,6 +149,12 @@ func (m *Material) setPrivateDER(der []byte) error {
 	if k, err := parsePKCS8DSA(der); err == nil {
 		m.DSA = k
 		return nil
+	}
+	if _, err := x509.ParseCertificate(der); err == nil {
+		return fmt.Errorf("%w: no private key, only a DER certificate", ErrNoKey)
+	}
+	if _, err := x509.ParsePKIXPublicKey(der); err == nil {
+		return fmt.Errorf("%w: no private key, only a DER public key", ErrNoKey)
 	}
 	return fmt.Errorf("%w: not a PKCS#1, PKCS#8, SEC1 or DSA private key", ErrNoKey)
 }

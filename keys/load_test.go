@@ -2,6 +2,7 @@ package keys
 
 import (
 	"bytes"
+	"fmt"
 	//lint:ignore SA1019 the RHEL eras verify only DSA; these tests load DSA keys
 	"crypto/dsa"
 	"crypto/ecdsa"
@@ -147,21 +148,24 @@ func TestLoadFileErrors(t *testing.T) {
 			}
 		})
 	}
+	// The error says what the file held instead of a private key.
 	for _, c := range []struct {
 		name string
 		path string
 		want error
+		says string
 	}{
-		{"key with another key's certificate", write("mismatch.pem", "rsa2048.key", "untrusted-rsa2048.crt"), ErrMismatch},
-		{"ECDSA key with an RSA certificate", write("mismatch2.pem", "ecdsa-p256.key", "rsa2048.crt"), ErrMismatch},
-		{"certificate only", keyPath("rsa2048.crt"), ErrNoKey},
-		{"DER certificate only", keyPath("rsa2048.der"), ErrNoKey},
-		{"public key only", keyPath("rsa2048.pub.pem"), ErrNoKey},
-		{"garbage", garbage, ErrNoKey},
+		{"key with another key's certificate", write("mismatch.pem", "rsa2048.key", "untrusted-rsa2048.crt"), ErrMismatch, ""},
+		{"ECDSA key with an RSA certificate", write("mismatch2.pem", "ecdsa-p256.key", "rsa2048.crt"), ErrMismatch, ""},
+		{"certificate only", keyPath("rsa2048.crt"), ErrNoKey, "no private key, only PEM CERTIFICATE"},
+		{"DER certificate only", keyPath("rsa2048.der"), ErrNoKey, "no private key, only a DER certificate"},
+		{"public key only", keyPath("rsa2048.pub.pem"), ErrNoKey, "no private key, only PEM PUBLIC KEY"},
+		{"garbage", garbage, ErrNoKey, "not a PKCS#1, PKCS#8, SEC1 or DSA private key"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if _, err := LoadFile(c.path); !errors.Is(err, c.want) {
-				t.Fatalf("err = %v, want %v", err, c.want)
+			_, err := LoadFile(c.path)
+			if !errors.Is(err, c.want) || !strings.Contains(fmt.Sprint(err), c.says) {
+				t.Fatalf("err = %v, want %v saying %q", err, c.want, c.says)
 			}
 		})
 	}

@@ -23,8 +23,25 @@ import (
 
 // KeysShowCmd is `kmodsig keys show`.
 type KeysShowCmd struct {
-	Key  string `arg:"" name:"KEY" help:"A private key (any form kmodsig reads), or public keys: certificates, PEM/DER public keys, an OpenPGP keyring, a digsig v1 key blob."`
-	Cert string `help:"Certificate for a private key (else derived)."`
+	Path string `arg:"" name:"KEY" optional:"" help:"A private key (any form kmodsig reads), or public keys: certificates, PEM/DER public keys, an OpenPGP keyring, a digsig v1 key blob."`
+	Key  string `help:"The same as KEY, as sign and keys export take it."`
+	Cert string `help:"Certificate for a private key (else derived); alone, the certificate's own key."`
+}
+
+// file is the one file keys show reads keys from (KEY, --key, or --cert alone), and the
+// certificate given for a private key in it.
+func (c *KeysShowCmd) file() (path, cert string, err error) {
+	switch {
+	case c.Path != "" && c.Key != "":
+		return "", "", usage(errors.New("give the key as KEY or as --key, not both"))
+	case c.Path != "":
+		return c.Path, c.Cert, nil
+	case c.Key != "":
+		return c.Key, c.Cert, nil
+	case c.Cert != "":
+		return c.Cert, "", nil
+	}
+	return "", "", usage(errors.New(`expected "<KEY>" (or --key, or --cert)`))
 }
 
 // Run prints, for each key, the ids the eras name it by, in the form inspect prints a
@@ -36,7 +53,11 @@ type KeysShowCmd struct {
 // of a certificate or bare key being the one kmodsig derives (created keys.DefaultCreated),
 // which is how a keyring matches it.
 func (c *KeysShowCmd) Run(e *env) error {
-	kf := KeyFlags{Key: c.Key, Cert: c.Cert}
+	path, certPath, err := c.file()
+	if err != nil {
+		return err
+	}
+	kf := KeyFlags{Key: path, Cert: certPath}
 	k, err := kf.material()
 	if err == nil {
 		defer k.Close()
@@ -57,11 +78,11 @@ func (c *KeysShowCmd) Run(e *env) error {
 		v.print(e.stdout)
 		return nil
 	}
-	if !errors.Is(err, keys.ErrNoKey) || c.Cert != "" {
+	if !errors.Is(err, keys.ErrNoKey) || certPath != "" {
 		return usage(err)
 	}
 	// No private key: the file's public keys, if it has any.
-	r, rerr := keys.LoadRing(c.Key)
+	r, rerr := keys.LoadRing(path)
 	if rerr != nil {
 		return usage(rerr)
 	}
