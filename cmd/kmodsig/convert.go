@@ -123,6 +123,11 @@ func (c *ConvertCmd) Run(e *env) error {
 	}
 	o := conv.Options{To: c.To, From: c.From, Key: k, Sign: so, OutDir: c.OutDir, Output: c.Output,
 		InPlace: c.InPlace, Jobs: c.Jobs, DryRun: c.DryRun, Resume: c.Resume, FsyncEach: c.FsyncEach}
+	if c.Report != "" && c.Report != "-" {
+		if err := reportClash(c.Report, inputs, o); err != nil {
+			return usage(err)
+		}
+	}
 	if len(c.VerifySource) > 0 {
 		if o.SourceRing, err = keys.LoadRing(c.VerifySource...); err != nil {
 			return usage(err)
@@ -234,4 +239,33 @@ func emitKey(d formats.Driver, k *keys.Material, so formats.SignOptions, dir str
 		return err
 	}
 	return conv.WriteAtomic(filepath.Join(dir, name), data, 0o644, timeZero)
+}
+
+// reportClash refuses a --report path that names one of the batch's modules or one of its
+// results: the report, written last, would replace a converted module with JSON (`--report
+// *.ko` makes the first module the report). Paths are compared absolute and cleaned; an
+// existing report file is also compared, by device and inode, with the inputs of its size,
+// so that another name of a module (a hard or symbolic link) is found too.
+func reportClash(report string, inputs []conv.Input, o conv.Options) error {
+	abs := func(p string) string {
+		if a, err := filepath.Abs(p); err == nil {
+			return a
+		}
+		return filepath.Clean(p)
+	}
+	rep := abs(report)
+	st, statErr := os.Stat(report)
+	for _, in := range inputs {
+		var same bool
+		if rep == abs(in.Path) || rep == abs(conv.OutputPath(in, o)) {
+			same = true
+		} else if statErr == nil && st.Mode().IsRegular() && in.Size == st.Size() {
+			ist, err := os.Stat(in.Path)
+			same = err == nil && os.SameFile(st, ist)
+		}
+		if same {
+			return fmt.Errorf("--report %s is the module %s or its result: the report would replace it", report, in.Path)
+		}
+	}
+	return nil
 }
