@@ -43,3 +43,19 @@ func TestSignExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestVectorsOutIsAFile: vectors -o naming a file exits 2 before making the set, and leaves
+// the file as it was.
+func TestVectorsOutIsAFile(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "afile")
+	if err := os.WriteFile(f, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	if got := run([]string{"vectors", "-o", f}, &bytes.Buffer{}, &stderr); got != exitUsage || !bytes.Contains(stderr.Bytes(), []byte("is a file, not a directory")) {
+		t.Fatalf("exit %d, want %d saying it is a file: %s", got, exitUsage, stderr.String())
+	}
+	if b, err := os.ReadFile(f); err != nil || string(b) != "keep" {
+		t.Fatalf("the file changed: %q %v", b, err)
+	}
+}
