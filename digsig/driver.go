@@ -191,7 +191,7 @@ func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]
 		}
 		o.Warnf("digsig2012: ECDSA v2 signature forced; the 2012 kernel could not verify it")
 	default:
-		return nil, fmt.Errorf("%w: digsig2012 signs with RSA keys, not %T", formats.ErrKeyType, k.Signer.Public())
+		return nil, fmt.Errorf("%w: digsig2012 signs with RSA keys, not %s", formats.ErrKeyType, keys.TypeName(k.Signer.Public()))
 	}
 	if formats.HasMagic30(formats.NewModule("", unsigned)) {
 		o.Warnf("digsig2012: the input already ends with a MAGIC30 trailer; signing over it")

@@ -30,7 +30,7 @@ const (
 func SignDigestV1(digest []byte, hashField uint8, t time.Time, signer crypto.Signer) (*Signature, error) {
 	pub, ok := signer.Public().(*rsa.PublicKey)
 	if !ok {
-		return nil, fmt.Errorf("%w: digsig v1 signs with RSA only, not %T", formats.ErrKeyType, signer.Public())
+		return nil, fmt.Errorf("%w: digsig v1 signs with RSA only, not %s", formats.ErrKeyType, keys.TypeName(signer.Public()))
 	}
 	sec := t.Unix()
 	if sec < 0 || sec > 1<<32-1 {
@@ -85,7 +85,7 @@ func signDigestV2(digest []byte, h crypto.Hash, keyID [4]byte, signer crypto.Sig
 	switch signer.Public().(type) {
 	case *rsa.PublicKey, *ecdsa.PublicKey:
 	default:
-		return nil, fmt.Errorf("%w: digsig v2 signs with RSA or ECDSA, not %T", formats.ErrKeyType, signer.Public())
+		return nil, fmt.Errorf("%w: digsig v2 signs with RSA or ECDSA, not %s", formats.ErrKeyType, keys.TypeName(signer.Public()))
 	}
 	sig, err := formats.SignDigest(signer, digest, h, o)
 	if err != nil {
@@ -145,7 +145,7 @@ func Sign(content io.Reader, k *keys.Material, o formats.SignOptions) (*Signatur
 			return nil, fmt.Errorf("%w: digsig v1 records sha1 or sha256 only, not %s", formats.ErrHash, formats.HashName(h))
 		}
 		if _, ok := k.Signer.Public().(*rsa.PublicKey); !ok {
-			return nil, fmt.Errorf("%w: digsig v1 signs with RSA only, not %T", formats.ErrKeyType, k.Signer.Public())
+			return nil, fmt.Errorf("%w: digsig v1 signs with RSA only, not %s", formats.ErrKeyType, keys.TypeName(k.Signer.Public()))
 		}
 		d, err := formats.Digest(h, content)
 		if err != nil {

@@ -229,7 +229,7 @@ func (s *Signature) verifyV2(v *formats.Verdict, digests map[crypto.Hash][]byte,
 				err = fmt.Errorf("ECDSA signature does not verify")
 			}
 		default:
-			err = fmt.Errorf("key type %T", pub)
+			err = fmt.Errorf("key type %s", keys.TypeName(pub))
 		}
 	}
 	if err != nil {

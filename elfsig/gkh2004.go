@@ -374,7 +374,7 @@ func (GKH2004) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([
 		}
 		o.Warnf("gkh2004: signing with a DSA key (forced): the RH-0 form, not verifiable by the gkh2004 kernel")
 	default:
-		return nil, fmt.Errorf("gkh2004: %w: %T (the era's kernel verified only RSA)", formats.ErrKeyType, pub)
+		return nil, fmt.Errorf("gkh2004: %w: %s (the era's kernel verified only RSA)", formats.ErrKeyType, keys.TypeName(pub))
 	}
 	if h != crypto.SHA1 {
 		o.Warnf("gkh2004: %s digest: the era used SHA-1 only", formats.HashName(h))

@@ -69,7 +69,7 @@ func NewSig(k *keys.Material, h crypto.Hash, t time.Time) (*Sig, error) {
 		s.PubKeyAlgo = AlgoDSA
 	case k.Signer != nil:
 		if _, ok := k.Signer.Public().(*rsa.PublicKey); !ok {
-			return nil, fmt.Errorf("%w: %T key", ErrUnsupportedAlgo, k.Signer.Public())
+			return nil, fmt.Errorf("%w: %s key", ErrUnsupportedAlgo, keys.TypeName(k.Signer.Public()))
 		}
 		s.PubKeyAlgo = AlgoRSA
 	default:

@@ -13,6 +13,7 @@ import (
 	"math/big"
 
 	"github.com/kmodsig/kmodsig/formats"
+	"github.com/kmodsig/kmodsig/keys"
 )
 
 // Digest returns the signature's digest of payload: hash(payload ‖ s.HashSuffix()), with
@@ -73,7 +74,7 @@ func VerifyDigest(s *Sig, digest []byte, pub crypto.PublicKey, o VerifyOptions) 
 	case AlgoRSA, AlgoRSAEncrypt, AlgoRSASign:
 		k, ok := pub.(*rsa.PublicKey)
 		if !ok {
-			return fmt.Errorf("%w: RSA signature, %T key", ErrUnsupportedAlgo, pub)
+			return fmt.Errorf("%w: RSA signature, %s key", ErrUnsupportedAlgo, keys.TypeName(pub))
 		}
 		if len(s.MPIs) != 1 {
 			return fmt.Errorf("%w: RSA signature with %d MPIs", ErrBadEncoding, len(s.MPIs))
@@ -82,7 +83,7 @@ func VerifyDigest(s *Sig, digest []byte, pub crypto.PublicKey, o VerifyOptions) 
 	case AlgoDSA:
 		k, ok := pub.(*dsa.PublicKey)
 		if !ok {
-			return fmt.Errorf("%w: DSA signature, %T key", ErrUnsupportedAlgo, pub)
+			return fmt.Errorf("%w: DSA signature, %s key", ErrUnsupportedAlgo, keys.TypeName(pub))
 		}
 		if len(s.MPIs) != 2 {
 			return fmt.Errorf("%w: DSA signature with %d MPIs", ErrBadEncoding, len(s.MPIs))

@@ -61,7 +61,7 @@ func (m *Material) OpenPGP() (*openpgp.Entity, error) {
 			priv = packet.NewRSAPrivateKey(created, k)
 		default:
 			if _, ok := m.Signer.Public().(*rsa.PublicKey); !ok {
-				return nil, fmt.Errorf("%w (have %T)", ErrOpenPGPKeyType, m.Signer.Public())
+				return nil, fmt.Errorf("%w (have %s)", ErrOpenPGPKeyType, TypeName(m.Signer.Public()))
 			}
 			// A token or agent RSA key: go-crypto signs through crypto.Signer.
 			priv = packet.NewSignerPrivateKey(created, m.Signer)

@@ -125,7 +125,7 @@ func openPKCS11(uri string) (m *Material, err error) {
 	switch s.Public().(type) {
 	case *rsa.PublicKey, *ecdsa.PublicKey:
 	default:
-		return nil, fmt.Errorf("%s: %w: unsupported token key type %T", red, ErrNoKey, s.Public())
+		return nil, fmt.Errorf("%s: %w: unsupported token key type %s", red, ErrNoKey, TypeName(s.Public()))
 	}
 	m = &Material{Signer: s, Source: red, release: release}
 	var label []byte

@@ -43,7 +43,7 @@ func NewSignedData(cert *x509.Certificate, h crypto.Hash, useSKID bool, sig []by
 		}
 		sigAlg = AlgorithmIdentifier{Algorithm: oid}
 	default:
-		return nil, fmt.Errorf("%w: %T (module PKCS#7 signatures are RSA or ECDSA)", formats.ErrKeyType, cert.PublicKey)
+		return nil, fmt.Errorf("%w: %s (module PKCS#7 signatures are RSA or ECDSA)", formats.ErrKeyType, keys.TypeName(cert.PublicKey))
 	}
 	si := SignerInfo{Version: 1, DigestAlgorithm: digestAlg, SignatureAlgorithm: sigAlg, Signature: sig}
 	sd := &SignedData{Version: 1, DigestAlgorithms: []AlgorithmIdentifier{digestAlg}, ContentType: oidData}
@@ -110,7 +110,7 @@ func signCMS(digestOf func(crypto.Hash) ([]byte, error), signer crypto.Signer, c
 			return nil, fmt.Errorf("%w: ECDSA curve %s (the kernel verifies P-256 and P-384)", formats.ErrKeyType, k.Curve.Params().Name)
 		}
 	default:
-		return nil, fmt.Errorf("%w: %T (module PKCS#7 signatures are RSA or ECDSA)", formats.ErrKeyType, k)
+		return nil, fmt.Errorf("%w: %s (module PKCS#7 signatures are RSA or ECDSA)", formats.ErrKeyType, keys.TypeName(k))
 	}
 	digest, err := digestOf(h)
 	if err != nil {

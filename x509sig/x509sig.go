@@ -270,7 +270,7 @@ func (Driver) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([]
 	}
 	pub, ok := k.Signer.Public().(*rsa.PublicKey)
 	if !ok {
-		return nil, fmt.Errorf("x509: %w: the 3.7-4.2 format carries only raw RSA PKCS#1 signatures, not %T", formats.ErrKeyType, k.Signer.Public())
+		return nil, fmt.Errorf("x509: %w: the 3.7-4.2 format carries only raw RSA PKCS#1 signatures, not %s", formats.ErrKeyType, keys.TypeName(k.Signer.Public()))
 	}
 	h := o.Hash
 	if h == 0 {

@@ -18,29 +18,41 @@ type ImaCmd struct {
 
 // ImaSignCmd is `kmodsig ima sign`.
 type ImaSignCmd struct {
-	KeyFlags
+	ImaKeyFlags
 	Files []string `arg:"" name:"FILE" help:"Files to sign."`
 }
 
+// ImaKeyFlags are KeyFlags as they apply to a digsig signature of a file, with help that
+// says so: sign's --keyid and --kernel have no meaning for a security.ima value and are not
+// offered.
+type ImaKeyFlags struct {
+	Key       string `required:"" help:"Private key: PEM/DER (PKCS#1, PKCS#8, SEC1), key+cert PEM, gpg secret key export, or a pkcs11: URI. Passphrase/PIN from KBUILD_SIGN_PIN."`
+	Cert      string `help:"X.509 certificate (PEM or DER) for the key, whose subjectKeyIdentifier names the key in v2 signatures; derived deterministically when absent."`
+	Hash      string `predictor:"hash" help:"Digest: v1 sha1 or sha256; v2 any of sha1, sha224, sha256, sha384, sha512 (evmctl -a). Default sha1 (v1), sha256 (v2)."`
+	Variant   string `help:"Signature version: v1 (RSA, evmctl --rsa) or v2 (default of evmctl; RSA or ECDSA). Default v1."`
+	Time      string `help:"v1 signature time (RFC 3339 or Unix seconds); refused for v2, which has none. Default: the key material's fixed time."`
+	Force     bool   `help:"Sign even where the era's kernel could not verify the key type or hash."`
+	Randomize bool   `help:"Draw ECDSA nonces at random instead of deriving them by RFC 6979; the same inputs then no longer give the same bytes."`
+}
+
+// flags is f as the KeyFlags sign takes.
+func (f *ImaKeyFlags) flags() KeyFlags {
+	return KeyFlags{Key: f.Key, Cert: f.Cert, Hash: f.Hash, Variant: f.Variant, Time: f.Time,
+		Force: f.Force, Randomize: f.Randomize}
+}
+
 func (c *ImaSignCmd) Run(e *env) error {
-	if c.Kernel != "" {
-		return usage(fmt.Errorf("--kernel %s: ima sign writes a file's security.ima value, which no module kernel model checks", c.Kernel))
-	}
-	if d, err := formats.Lookup(digsig.ID); err == nil {
-		if err := c.KeyFlags.check(d); err != nil {
-			return usage(err)
-		}
-	}
-	k, err := c.material()
+	kf := c.flags()
+	k, err := kf.material()
 	if err != nil {
 		return usage(err)
 	}
 	defer k.Close()
-	o, err := c.options(e)
+	o, err := kf.options(e)
 	if err != nil {
 		return usage(err)
 	}
-	if err := preflight(&c.KeyFlags, o, func(o formats.SignOptions) error {
+	if err := preflight(&kf, o, func(o formats.SignOptions) error {
 		_, err := digsig.Sign(bytes.NewReader(nil), k, o)
 		return err
 	}); err != nil {

@@ -2,18 +2,12 @@ package main
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
-
-	//lint:ignore SA1019 the RHEL eras (RHEL4-6) verify only DSA signatures
-	"crypto/dsa"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 
@@ -145,7 +139,7 @@ func entityView(ent *openpgp.Entity) keyView {
 }
 
 func (v keyView) print(w io.Writer) {
-	field(w, "key", keyType(v.pub))
+	field(w, "key", keys.TypeName(v.pub))
 	if v.uid != "" {
 		field(w, "uid", v.uid)
 	}
@@ -183,19 +177,4 @@ func (v keyView) print(w io.Writer) {
 	case v.certErr != nil:
 		field(w, "certificate", "none ("+v.certErr.Error()+")")
 	}
-}
-
-// keyType names a public key as keys generate's --type does, with its size.
-func keyType(pub crypto.PublicKey) string {
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		return fmt.Sprintf("RSA-%d", k.N.BitLen())
-	case *dsa.PublicKey:
-		return fmt.Sprintf("DSA-%d", k.P.BitLen())
-	case *ecdsa.PublicKey:
-		return "ECDSA-" + strings.ReplaceAll(k.Curve.Params().Name, "-", "")
-	case ed25519.PublicKey:
-		return "Ed25519"
-	}
-	return fmt.Sprintf("%T", pub)
 }

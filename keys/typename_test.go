@@ -1,0 +1,35 @@
+package keys
+
+import (
+	"crypto"
+	"crypto/ed25519"
+	"testing"
+)
+
+// TestTypeName names each committed key as keys show prints it.
+func TestTypeName(t *testing.T) {
+	for _, c := range []struct {
+		file, want string
+	}{
+		{"rsa2048.key", "RSA-2048"},
+		{"rsa4096.key", "RSA-4096"},
+		{"dsa1024.key", "DSA-1024"},
+		{"ecdsa-p256.key", "ECDSA-P256"},
+		{"ecdsa-p384.key", "ECDSA-P384"},
+	} {
+		m, err := LoadFile(keyPath(c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := TypeName(m.Public()); got != c.want {
+			t.Errorf("%s: %q, want %q", c.file, got, c.want)
+		}
+	}
+	if got := TypeName(ed25519.PublicKey(make([]byte, ed25519.PublicKeySize))); got != "Ed25519" {
+		t.Errorf("Ed25519: %q", got)
+	}
+	var unknown crypto.PublicKey = struct{}{}
+	if got := TypeName(unknown); got != "struct {}" {
+		t.Errorf("unknown type: %q", got)
+	}
+}
