@@ -130,8 +130,8 @@ func writeJSON(w io.Writer, v any) error {
 var timeZero time.Time
 
 // warnNoModules says on standard error that the arguments held no module file (they can
-// only be directories without one), where inspect, verify and convert would otherwise print
-// nothing and succeed: a mistyped tree is not a verified one. The exit status is unchanged.
+// only be directories without one), where inspect and convert would otherwise print nothing
+// and succeed. verify also fails then (exit 1): a mistyped tree is not a verified one.
 func warnNoModules(e *env, n int, paths []string) {
 	if n == 0 {
 		printWarning(e.stderr, fmt.Sprintf("no module files (%s) in %s", strings.Join(conv.ModuleSuffixes, ", "), strings.Join(paths, " ")))

@@ -102,6 +102,11 @@ func (c *VerifyCmd) Run(e *env) error {
 	if unread != nil {
 		code = exitUsage
 	}
+	if len(inputs) == 0 && code == exitOK {
+		// Nothing verified is not "every file ok": a check of a mistyped or empty tree in a
+		// script must not pass (warnNoModules said why).
+		code = exitFailed
+	}
 	if code != exitOK {
 		return &exitError{code: code}
 	}
