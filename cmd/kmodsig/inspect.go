@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kmodsig/kmodsig/conv"
+	"github.com/kmodsig/kmodsig/formats"
 )
 
 // InspectCmd is `kmodsig inspect`.
@@ -132,6 +133,12 @@ func inspectFile(path string) (inspectJSON, error) {
 	j := inspectJSON{Path: path, Format: "none", Compression: string(f.Compression)}
 	if len(layers) == 0 {
 		j.PayloadLen = f.Module.Size
+		// "format: none" alone would call a text file or a truncated module an unsigned
+		// module; say what the kernel (and modinfo) would make of it. Only unsigned files
+		// pay for this header read: a signature's own checks say the rest.
+		if why := formats.ELFHeaderRefusal(f.Module, f.Module.Size); why != "" {
+			j.Notes = append(j.Notes, "not a module a kernel loads (ENOEXEC): "+why)
+		}
 		return j, nil
 	}
 	j = layerJSON(path, layers[0])
@@ -151,6 +158,9 @@ func printInspect(w io.Writer, j inspectJSON) {
 		field(w, "compression", j.Compression)
 	}
 	if !j.Signed {
+		for _, n := range j.Notes {
+			field(w, "note", n)
+		}
 		fmt.Fprintln(w)
 		return
 	}
