@@ -14,7 +14,7 @@ import (
 func init() { formats.Register(Driver{}) }
 
 // Era is the era string of the format.
-const Era = "Linux 4.3 – today"
+const Era = "Linux 4.3 - today"
 
 // Driver is the `pkcs7` format: a CMS SignedData in a module_signature trailer with
 // id_type 2. The zero value is ready to use; init registers it with formats.
