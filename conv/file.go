@@ -78,6 +78,34 @@ func Open(path string) (*File, error) {
 	return mf, nil
 }
 
+// OpenReader reads a whole module from r, compressed or not, as Open reads a file, naming it
+// name in errors and in the Module (`kmodsig inspect -` reads standard input, named "-"). It
+// reads at most formats.MaxModuleSize bytes: more is formats.ErrTooLarge. The File has no
+// mode or modification time.
+func OpenReader(name string, r io.Reader) (*File, error) {
+	raw, err := io.ReadAll(io.LimitReader(r, formats.MaxModuleSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(raw) > formats.MaxModuleSize {
+		return nil, fmt.Errorf("%s: %w: over the %d (1 GiB) kmodsig reads as a module", name, formats.ErrTooLarge, formats.MaxModuleSize)
+	}
+	mf := &File{Path: name, Compression: Sniff(raw)}
+	data := raw
+	if mf.Compression != None {
+		if data, err = Decompress(raw, mf.Compression); err != nil {
+			if fe := (*formats.FormatError)(nil); errors.As(err, &fe) && fe.Path == "" {
+				fe.Path = name
+				return nil, fe
+			}
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		mf.data = data
+	}
+	mf.Module = formats.NewModule(name, data)
+	return mf, nil
+}
+
 // readCloserAt is an open file as Open uses it.
 type readCloserAt interface {
 	io.ReaderAt

@@ -16,7 +16,7 @@ import (
 type InspectCmd struct {
 	JSON  bool     `help:"Print a JSON array, one object per file."`
 	Jobs  int      `short:"j" help:"Files read in parallel (default: all cores; at most 256)."`
-	Paths []string `arg:"" name:"FILE" help:"Module files or directories (walked for .ko, .ko.xz, .ko.zst, .ko.gz)."`
+	Paths []string `arg:"" name:"FILE" help:"Module files or directories (walked for .ko, .ko.xz, .ko.zst, .ko.gz); - alone reads one module, compressed or not, from standard input."`
 }
 
 // inspectJSON is one file in `inspect --json` (field names are stable: add, never rename).
@@ -68,8 +68,16 @@ func (c *InspectCmd) Run(e *env) error {
 		err error
 	}
 	defer batchGC()()
-	_, results, err := conv.WalkEach(c.Paths, conv.WalkOptions{Jobs: c.Jobs}, func(in conv.Input) result {
-		j, err := inspectFile(in.Path)
+	stdin, err := stdinArg(c.Paths)
+	if err != nil {
+		return usage(err)
+	}
+	open := conv.Open
+	if stdin {
+		open = func(name string) (*conv.File, error) { return conv.OpenReader(name, e.stdin) }
+	}
+	work := func(in conv.Input) result {
+		j, err := inspectFile(in.Path, open)
 		if err != nil {
 			j = inspectJSON{Path: in.Path, Error: err.Error()}
 		}
@@ -86,7 +94,13 @@ func (c *InspectCmd) Run(e *env) error {
 			printInspect(&b, j)
 		}
 		return result{b.Bytes(), err}
-	})
+	}
+	var results []result
+	if stdin {
+		results = []result{work(conv.Input{Path: "-"})}
+	} else {
+		_, results, err = conv.WalkEach(c.Paths, conv.WalkOptions{Jobs: c.Jobs}, work)
+	}
 	unread, err := walkTrouble(err)
 	if err != nil {
 		return usage(err)
@@ -123,8 +137,8 @@ func (c *InspectCmd) Run(e *env) error {
 	return nil
 }
 
-func inspectFile(path string) (inspectJSON, error) {
-	f, err := conv.Open(path)
+func inspectFile(path string, open func(string) (*conv.File, error)) (inspectJSON, error) {
+	f, err := open(path)
 	if err != nil {
 		return inspectJSON{}, err
 	}

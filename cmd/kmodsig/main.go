@@ -45,6 +45,7 @@ func usage(err error) error { return &exitError{code: exitUsage, err: err} }
 
 // env is what commands print to.
 type env struct {
+	stdin          io.Reader // read by inspect - and verify -
 	stdout, stderr io.Writer
 }
 
@@ -81,7 +82,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		printError(stderr, err)
 		return exitUsage
 	}
-	err = ctx.Run(&env{stdout: stdout, stderr: stderr})
+	err = ctx.Run(&env{stdin: os.Stdin, stdout: stdout, stderr: stderr})
 	if err == nil {
 		return exitOK
 	}

@@ -157,3 +157,18 @@ func printUnread(e *env, unread *conv.WalkError) {
 		printError(e.stderr, err)
 	}
 }
+
+// stdinArg reports whether paths ask for standard input ("-"), which inspect and verify read
+// as one module (a module piped from an archive: `rpm2cpio | cpio -i --to-stdout`); "-" is
+// refused beside other paths, which would be read in an order the output could not show.
+func stdinArg(paths []string) (bool, error) {
+	for _, p := range paths {
+		if p == "-" {
+			if len(paths) > 1 {
+				return false, errors.New("- (standard input) is read alone, not with other files")
+			}
+			return true, nil
+		}
+	}
+	return false, nil
+}

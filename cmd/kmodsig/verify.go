@@ -15,7 +15,7 @@ type VerifyCmd struct {
 	Kernel  string   `predictor:"kernel" help:"Kernel model of the era: linux-X.Y (any mainline version), linux-3.7-rc1, rhel4, rhel5, rhel6, fedora2012[-early], howells-2012[-early], modsig-rfc-2012, gkh2004-tree, gkh2004-article, gkh2004-stub; default: the format's own era."`
 	JSON    bool     `help:"Print a JSON array, one object per file."`
 	Jobs    int      `short:"j" help:"Files verified in parallel (default: all cores; at most 256)."`
-	Paths   []string `arg:"" name:"FILE" help:"Module files or directories."`
+	Paths   []string `arg:"" name:"FILE" help:"Module files or directories (walked for .ko, .ko.xz, .ko.zst, .ko.gz); - alone reads one module, compressed or not, from standard input."`
 }
 
 // verifyJSON is one file in `verify --json` (stable field names).
@@ -53,10 +53,26 @@ func (c *VerifyCmd) Run(e *env) error {
 	}
 	defer cgoWorkers(c.Jobs)()
 	defer batchGC()()
-	inputs, results, err := conv.WalkEach(c.Paths, conv.WalkOptions{Jobs: c.Jobs, ReadAhead: true}, func(in conv.Input) result {
-		j, err := verifyFile(in.Path, ring, formats.Policy{Kernel: c.Kernel})
+	stdin, err := stdinArg(c.Paths)
+	if err != nil {
+		return usage(err)
+	}
+	open := conv.Open
+	if stdin {
+		open = func(name string) (*conv.File, error) { return conv.OpenReader(name, e.stdin) }
+	}
+	work := func(in conv.Input) result {
+		j, err := verifyFile(in.Path, open, ring, formats.Policy{Kernel: c.Kernel})
 		return result{j, err}
-	})
+	}
+	var inputs []conv.Input
+	var results []result
+	if stdin {
+		inputs = []conv.Input{{Path: "-"}}
+		results = []result{work(inputs[0])}
+	} else {
+		inputs, results, err = conv.WalkEach(c.Paths, conv.WalkOptions{Jobs: c.Jobs, ReadAhead: true}, work)
+	}
 	unread, err := walkTrouble(err)
 	if err != nil {
 		return usage(err)
@@ -113,8 +129,8 @@ func (c *VerifyCmd) Run(e *env) error {
 	return nil
 }
 
-func verifyFile(path string, ring *keys.Ring, p formats.Policy) (verifyJSON, error) {
-	f, err := conv.Open(path)
+func verifyFile(path string, open func(string) (*conv.File, error), ring *keys.Ring, p formats.Policy) (verifyJSON, error) {
+	f, err := open(path)
 	if err != nil {
 		return verifyJSON{}, err
 	}
