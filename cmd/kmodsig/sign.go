@@ -229,19 +229,32 @@ func (c *SignCmd) Run(e *env) error {
 // StripCmd is `kmodsig strip`.
 type StripCmd struct {
 	OutFlags
-	Files []string `arg:"" name:"FILE" help:"Modules to strip."`
+	Files []string `arg:"" name:"FILE" help:"Modules to strip, or (with --in-place) directories, walked for .ko, .ko.xz, .ko.zst, .ko.gz as convert walks them."`
 }
 
 func (c *StripCmd) Run(e *env) error {
 	if err := c.OutFlags.check(len(c.Files)); err != nil {
 		return usage(err)
 	}
+	inputs, err := conv.Walk(c.Files)
+	unread, err := walkTrouble(err)
+	if err != nil {
+		return usage(err)
+	}
+	warnNoModules(e, len(inputs), c.Files)
+	if c.Output != "" && len(inputs) != 1 {
+		return usage(errors.New("-o takes one input file"))
+	}
 	code := exitOK
-	for _, p := range c.Files {
-		if err := c.strip(e, p); err != nil {
+	for _, in := range inputs {
+		if err := c.strip(e, in.Path); err != nil {
 			printError(e.stderr, err)
 			code = exitUsage
 		}
+	}
+	printUnread(e, unread)
+	if unread != nil {
+		code = exitUsage
 	}
 	if code != exitOK {
 		return &exitError{code: code}
