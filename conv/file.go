@@ -185,6 +185,11 @@ func Destination(path string) (string, error) {
 	if st.Mode()&fs.ModeSymlink != 0 {
 		real, err := filepath.EvalSymlinks(path)
 		if err != nil {
+			if d := (*danglingError)(nil); errors.As(dangling(path, err), &d) {
+				// As cp: a link to nothing is not written through (where it points may
+				// be a file the link was never meant to create).
+				return "", fmt.Errorf("not writing through %w", d)
+			}
 			return "", fmt.Errorf("%s: following the link: %w", path, err)
 		}
 		if st, err = os.Stat(real); err != nil {
