@@ -86,6 +86,10 @@ func (c *ConvertCmd) Run(e *env) error {
 		return usage(err)
 	}
 	if c.OutDir != "" {
+		// A file in the way is found now, not as the same mkdir error for every module.
+		if err := dirWay(c.OutDir); err != nil {
+			return usage(fmt.Errorf("--out-dir %w", err))
+		}
 		var inOut int
 		if inputs, inOut = conv.WithoutOutDir(inputs, c.OutDir); inOut > 0 {
 			fmt.Fprintf(e.stderr, "%s: leaving out %d module files inside --out-dir %s (an earlier run's results)\n", programName, inOut, c.OutDir)

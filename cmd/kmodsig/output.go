@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -171,4 +175,25 @@ func stdinArg(paths []string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// dirWay refuses a directory path that cannot be made because it, or the nearest of its
+// parents that exists, is not a directory (a file in the way): found before any work, not
+// as a mkdir error for every file written under it.
+func dirWay(dir string) error {
+	for p := dir; ; p = filepath.Dir(p) {
+		st, err := os.Stat(p)
+		switch {
+		case err == nil && st.IsDir():
+			return nil
+		case err == nil && p == dir:
+			return fmt.Errorf("%s is a file, not a directory", dir)
+		case err == nil:
+			return fmt.Errorf("%s: %s is a file, not a directory", dir, p)
+		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
+			return err
+		case p == filepath.Dir(p):
+			return nil
+		}
+	}
 }

@@ -20,8 +20,8 @@ type VectorsCmd struct {
 
 func (c *VectorsCmd) Run(e *env) error {
 	// An -o that cannot be the set's directory is refused before the set is made.
-	if st, err := os.Stat(c.Out); err == nil && !st.IsDir() {
-		return usage(fmt.Errorf("-o %s is a file, not a directory", c.Out))
+	if err := dirWay(c.Out); err != nil {
+		return usage(fmt.Errorf("-o %w", err))
 	}
 	var in fs.FS = kmodsig.VectorInputs()
 	if c.Testdata != "" {
