@@ -1,7 +1,6 @@
 package elfsig
 
 import (
-	"bytes"
 	"crypto"
 	"slices"
 	//lint:ignore SA1019 RH-0 signatures in a module_sig section are DSA
@@ -424,8 +423,8 @@ func (GKH2004) Sign(unsigned []byte, k *keys.Material, o formats.SignOptions) ([
 
 // ExportKey writes what the era's kernel compiled in to trust k: security/rsa/rsa_key.c as
 // the tree's extract_pkey printed it, the OpenPGP MPIs of n and e as C byte arrays
-// (rsa_key_n, rsa_key_n_size, rsa_key_e, rsa_key_e_size). extract_pkey refused an n of more
-// than 512 bytes (4096 bits); such keys are refused unless o.Force.
+// (keys.RSAKeyC; a keyring reads it back). extract_pkey refused an n of more than 512 bytes
+// (4096 bits); such keys are refused unless o.Force.
 func (GKH2004) ExportKey(k *keys.Material, o formats.SignOptions) ([]byte, string, error) {
 	if _, _, err := gkhVariant(o.Variant); err != nil { // every variant trusts the same key
 		return nil, "", err
@@ -440,22 +439,7 @@ func (GKH2004) ExportKey(k *keys.Material, o formats.SignOptions) ([]byte, strin
 		}
 		o.Warnf("gkh2004: RSA key over 4096 bits: the era's extract_pkey refused it (forced)")
 	}
-	var b bytes.Buffer
-	arr := func(name string, x *big.Int) {
-		mpi := keys.AppendMPI(nil, x)
-		fmt.Fprintf(&b, "const char rsa_key_%s[] = {\n", name)
-		for _, c := range mpi {
-			fmt.Fprintf(&b, "0x%02x, ", c)
-		}
-		b.WriteString("};\n")
-		if name == "n" {
-			b.WriteString("\n")
-		}
-		fmt.Fprintf(&b, "const int rsa_key_%s_size = %d;\n", name, len(mpi))
-	}
-	arr("n", pub.N)
-	arr("e", big.NewInt(int64(pub.E)))
-	return b.Bytes(), "rsa_key.c", nil
+	return keys.RSAKeyC(pub), "rsa_key.c", nil
 }
 
 // gkhErrnos maps an outcome to the permissive and enforcing results under policy kernel

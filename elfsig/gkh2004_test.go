@@ -642,6 +642,19 @@ func TestGKHExportKey(t *testing.T) {
 	if want := extractPkey(t, export); string(got) != want {
 		t.Errorf("ExportKey:\n%s\nextract_pkey:\n%s", got, want)
 	}
+	// A keyring reads extract_pkey's text back as the key gpg made, and a module signed with
+	// that key verifies against it.
+	r := &keys.Ring{}
+	if err := r.Add([]byte(extractPkey(t, export))); err != nil || len(r.Keys) != 1 || !keys.SamePublic(r.Keys[0], k.Public()) {
+		t.Fatalf("rsa_key.c read back: %v, %d keys", err, len(r.Keys))
+	}
+	signed, err := GKH2004{}.Sign(readFixture(t, gkhKinds[0].path), k, formats.SignOptions{Variant: "rsa"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := (GKH2004{}).Verify(formats.NewModule("", signed), r, formats.Policy{}); v.Outcome != formats.OK {
+		t.Errorf("verified against rsa_key.c: %s: %s", v.Outcome, v.Reason)
+	}
 	if _, _, err := (GKH2004{}).ExportKey(loadKey(t, "ecdsa-p256.key"), formats.SignOptions{}); !errors.Is(err, formats.ErrKeyType) {
 		t.Errorf("ECDSA export: %v", err)
 	}

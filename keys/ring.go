@@ -18,7 +18,7 @@ import (
 // OpenPGP key id (gpg2012, rhel*, gkh2004), the digsig v1 key id and the SKID tail (digsig).
 type Ring struct {
 	Certs []*x509.Certificate
-	// Keys are bare public keys: PEM/DER public keys and digsig v1 blobs.
+	// Keys are bare public keys: PEM/DER public keys, digsig v1 blobs, rsa_key.c.
 	Keys []crypto.PublicKey
 	// PGP are OpenPGP public keys (also the public halves of imported secret keys).
 	PGP openpgp.EntityList
@@ -36,8 +36,9 @@ type Ring struct {
 
 // LoadRing builds a Ring from files. Each file may hold certificates (PEM, possibly many,
 // or DER), public keys (PEM "PUBLIC KEY"/"RSA PUBLIC KEY" or DER SubjectPublicKeyInfo),
-// OpenPGP keyrings (binary or armored), a digsig v1 public-key blob, or a private key whose
-// public half (and certificate, if the file has one) is trusted.
+// OpenPGP keyrings (binary or armored), a digsig v1 public-key blob, the gkh2004 tree's
+// rsa_key.c, or a private key whose public half (and certificate, if the file has one) is
+// trusted.
 func LoadRing(paths ...string) (*Ring, error) {
 	r := &Ring{}
 	for _, p := range paths {
@@ -73,6 +74,13 @@ func (r *Ring) Add(data []byte) error {
 		}
 		r.PGP = append(r.PGP, el...)
 		found += len(el)
+	case IsRSAKeyC(data):
+		k, err := ParseRSAKeyC(data)
+		if err != nil {
+			return err
+		}
+		r.Keys = append(r.Keys, k)
+		found++
 	case IsDigsigBlob(data):
 		k, err := ParseDigsigBlob(data)
 		if err != nil {
@@ -134,7 +142,7 @@ func (r *Ring) Add(data []byte) error {
 		}
 	}
 	if found == 0 && len(r.Certs)+len(r.Keys)+len(r.PGP) == n {
-		return fmt.Errorf("%w: not a certificate, public key, OpenPGP keyring or digsig blob", ErrNoKey)
+		return fmt.Errorf("%w: not a certificate, public key, OpenPGP keyring, digsig blob or rsa_key.c", ErrNoKey)
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 
 // VerifyCmd is `kmodsig verify`.
 type VerifyCmd struct {
-	Keyring []string `placeholder:"FILE" help:"Trusted keys: certificates (PEM/DER), public keys, OpenPGP keyrings, digsig blobs. Repeatable." type:"existingfile"`
+	Keyring []string `placeholder:"FILE" help:"Trusted keys: certificates (PEM/DER), public keys, OpenPGP keyrings, digsig blobs, the gkh2004 tree's rsa_key.c. Repeatable." type:"existingfile"`
 	Enforce bool     `help:"Lead each line with the enforcing-mode result (module.sig_enforce=1)."`
 	Kernel  string   `predictor:"kernel" help:"Kernel model of the era: linux-X.Y (any mainline version), linux-3.7-rc1, rhel4, rhel5, rhel6, fedora2012[-early], howells-2012[-early], modsig-rfc-2012, gkh2004-tree, gkh2004-article, gkh2004-stub; default: the format's own era."`
 	JSON    bool     `help:"Print a JSON array, one object per file."`
