@@ -86,44 +86,49 @@ func ParseRSAKeyC(data []byte) (*rsa.PublicKey, error) {
 }
 
 // rsaKeyCArray returns the bytes of `rsa_key_NAME[] = { ... }` in data, checked against
-// `rsa_key_NAME_size = N` when the file has it.
+// `rsa_key_NAME_size = N` when the file has it. Errors give the byte offset of what is wrong.
 func rsaKeyCArray(data []byte, name string) ([]byte, error) {
 	decl := []byte("rsa_key_" + name + "[]")
 	i := bytes.Index(data, decl)
 	if i < 0 {
 		return nil, fmt.Errorf("no rsa_key_%s array", name)
 	}
-	rest := data[i+len(decl):]
-	open := bytes.IndexByte(rest, '{')
-	end := bytes.IndexByte(rest, '}')
-	if open < 0 || end < open || len(bytes.TrimSpace(rest[:open])) != 1 || bytes.TrimSpace(rest[:open])[0] != '=' {
-		return nil, fmt.Errorf("rsa_key_%s: no { ... } initializer after the declaration", name)
+	at := i + len(decl) // offsets below are into data
+	open := bytes.IndexByte(data[at:], '{')
+	end := bytes.IndexByte(data[at:], '}')
+	if eq := bytes.TrimSpace(data[at : at+max(open, 0)]); open < 0 || end < open || len(eq) != 1 || eq[0] != '=' {
+		return nil, fmt.Errorf("offset %d: rsa_key_%s: no { ... } initializer after the declaration", i, name)
 	}
+	open, end = at+open, at+end
 	var arr []byte
-	for _, tok := range bytes.Split(rest[open+1:end], []byte(",")) {
-		tok = bytes.TrimSpace(tok)
-		if len(tok) == 0 {
-			continue // the trailing comma extract_pkey writes
+	for start := open + 1; start < end; {
+		next := bytes.IndexByte(data[start:end], ',')
+		if next < 0 {
+			next = end - start
 		}
-		v, err := strconv.ParseUint(string(tok), 0, 8)
-		if err != nil {
-			return nil, fmt.Errorf("rsa_key_%s: %q is not a byte value", name, tok)
+		tok := data[start : start+next]
+		if t := bytes.TrimSpace(tok); len(t) > 0 { // an empty one: the trailing comma extract_pkey writes
+			v, err := strconv.ParseUint(string(t), 0, 8)
+			if err != nil {
+				return nil, fmt.Errorf("offset %d: rsa_key_%s: %q is not a byte value", start+bytes.Index(tok, t), name, t)
+			}
+			if len(arr) == maxRSAKeyCMPI {
+				return nil, fmt.Errorf("offset %d: rsa_key_%s: more than %d bytes", start, name, maxRSAKeyCMPI)
+			}
+			arr = append(arr, byte(v))
 		}
-		if len(arr) == maxRSAKeyCMPI {
-			return nil, fmt.Errorf("rsa_key_%s: more than %d bytes", name, maxRSAKeyCMPI)
-		}
-		arr = append(arr, byte(v))
+		start += next + 1
 	}
 	sizeDecl := []byte("rsa_key_" + name + "_size")
 	if j := bytes.Index(data, sizeDecl); j >= 0 {
 		rest := data[j+len(sizeDecl):]
 		eq, semi := bytes.IndexByte(rest, '='), bytes.IndexByte(rest, ';')
 		if eq < 0 || semi < eq {
-			return nil, fmt.Errorf("rsa_key_%s_size has no value", name)
+			return nil, fmt.Errorf("offset %d: rsa_key_%s_size has no value", j, name)
 		}
-		size, err := strconv.Atoi(string(bytes.TrimSpace(rest[eq+1 : semi])))
-		if err != nil || size != len(arr) {
-			return nil, fmt.Errorf("rsa_key_%s_size is %q, but the array has %d bytes", name, bytes.TrimSpace(rest[eq+1:semi]), len(arr))
+		v := bytes.TrimSpace(rest[eq+1 : semi])
+		if size, err := strconv.Atoi(string(v)); err != nil || size != len(arr) {
+			return nil, fmt.Errorf("offset %d: rsa_key_%s_size is %q, but the array has %d bytes", j, name, v, len(arr))
 		}
 	}
 	return arr, nil

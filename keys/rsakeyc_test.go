@@ -3,6 +3,7 @@ package keys
 import (
 	"bytes"
 	"crypto/rsa"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -69,6 +70,11 @@ func TestRSAKeyC(t *testing.T) {
 				t.Fatal("Ring.Add took it")
 			}
 		})
+	}
+	// The error gives the offset of the bad value.
+	bad := strings.Replace(good, eArray, "0x00, 0x11, 0x101, 0x00, 0x01, ", 1)
+	if _, err := ParseRSAKeyC([]byte(bad)); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("offset %d: ", strings.Index(bad, "0x101"))) {
+		t.Errorf("err = %v, want the offset %d of 0x101", err, strings.Index(bad, "0x101"))
 	}
 	if IsRSAKeyC(bytes.Repeat([]byte("x"), 100)) {
 		t.Fatal("IsRSAKeyC of text without the arrays")
