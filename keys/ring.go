@@ -35,10 +35,10 @@ type Ring struct {
 }
 
 // LoadRing builds a Ring from files. Each file may hold certificates (PEM, possibly many,
-// or DER), public keys (PEM "PUBLIC KEY"/"RSA PUBLIC KEY" or DER SubjectPublicKeyInfo),
-// OpenPGP keyrings (binary or armored), a digsig v1 public-key blob, the gkh2004 tree's
-// rsa_key.c, or a private key whose public half (and certificate, if the file has one) is
-// trusted.
+// or DER, possibly many back to back as in a kernel tree's certs/x509_certificate_list),
+// public keys (PEM "PUBLIC KEY"/"RSA PUBLIC KEY" or DER SubjectPublicKeyInfo), OpenPGP
+// keyrings (binary or armored), a digsig v1 public-key blob, the gkh2004 tree's rsa_key.c,
+// or a private key whose public half (and certificate, if the file has one) is trusted.
 func LoadRing(paths ...string) (*Ring, error) {
 	r := &Ring{}
 	for _, p := range paths {
@@ -129,9 +129,13 @@ func (r *Ring) Add(data []byte) error {
 			}
 		}
 	default:
-		if c, err := x509.ParseCertificate(data); err == nil {
-			r.AddCert(c)
-			found++
+		// One DER certificate, or several back to back: a kernel tree's
+		// certs/x509_certificate_list (what it builds into its keyring) is that.
+		if cs, err := x509.ParseCertificates(data); err == nil && len(cs) > 0 {
+			for _, c := range cs {
+				r.AddCert(c)
+			}
+			found += len(cs)
 		} else if k, err := x509.ParsePKIXPublicKey(data); err == nil {
 			r.Keys = append(r.Keys, k)
 			found++

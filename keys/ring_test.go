@@ -84,6 +84,20 @@ func TestRingForms(t *testing.T) {
 	os.WriteFile(blob, DigsigBlob(&rsaKey.PublicKey), 0o644)
 	garbage := filepath.Join(dir, "garbage")
 	os.WriteFile(garbage, []byte("hello\n"), 0o644)
+	// A kernel tree's certs/x509_certificate_list: DER certificates back to back (openssl's
+	// DER output of the committed certificates, catenated as the kernel's build does).
+	var list []byte
+	for _, f := range []string{"rsa2048.der", "rsa4096.der", "ecdsa-p256.der"} {
+		b, err := os.ReadFile(keyPath(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		list = append(list, b...)
+	}
+	certList := filepath.Join(dir, "x509_certificate_list")
+	os.WriteFile(certList, list, 0o644)
+	rsaKeyC := filepath.Join(dir, "rsa_key.c")
+	os.WriteFile(rsaKeyC, RSAKeyC(&rsaKey.PublicKey), 0o644)
 	cases := []struct {
 		file         string
 		certs, bare  int
@@ -96,6 +110,8 @@ func TestRingForms(t *testing.T) {
 		{keyPath("rsa2048.pem"), 1, 0, false}, // key + certificate: the certificate is trusted
 		{keyPath("rsa2048.key"), 0, 1, true},  // bare private key: its public half
 		{keyPath("ecdsa-p384.der"), 1, 0, false},
+		{certList, 3, 0, false},
+		{rsaKeyC, 0, 1, true},
 	}
 	for _, c := range cases {
 		t.Run(filepath.Base(c.file), func(t *testing.T) {
