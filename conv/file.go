@@ -65,13 +65,9 @@ func Open(path string) (*File, error) {
 	if _, err := f.ReadAt(raw, 0); err != nil && !(err == io.EOF && len(raw) == 0) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	data, err := Decompress(raw, mf.Compression)
+	data, err := decompressFile(path, raw, mf.Compression)
 	if err != nil {
-		if fe := (*formats.FormatError)(nil); errors.As(err, &fe) && fe.Path == "" {
-			fe.Path = path
-			return nil, fe
-		}
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	mf.data = data
 	mf.Module = formats.NewModule(path, data)
@@ -93,17 +89,27 @@ func OpenReader(name string, r io.Reader) (*File, error) {
 	mf := &File{Path: name, Compression: Sniff(raw)}
 	data := raw
 	if mf.Compression != None {
-		if data, err = Decompress(raw, mf.Compression); err != nil {
-			if fe := (*formats.FormatError)(nil); errors.As(err, &fe) && fe.Path == "" {
-				fe.Path = name
-				return nil, fe
-			}
-			return nil, fmt.Errorf("%s: %w", name, err)
+		if data, err = decompressFile(name, raw, mf.Compression); err != nil {
+			return nil, err
 		}
 		mf.data = data
 	}
 	mf.Module = formats.NewModule(name, data)
 	return mf, nil
+}
+
+// decompressFile is Decompress with its error naming the file: a FormatError gets the path,
+// anything else is prefixed with it.
+func decompressFile(path string, raw []byte, c Compression) ([]byte, error) {
+	data, err := Decompress(raw, c)
+	if err != nil {
+		if fe := (*formats.FormatError)(nil); errors.As(err, &fe) && fe.Path == "" {
+			fe.Path = path
+			return nil, fe
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return data, nil
 }
 
 // readCloserAt is an open file as Open uses it.

@@ -68,13 +68,9 @@ func (c *InspectCmd) Run(e *env) error {
 		err error
 	}
 	defer batchGC()()
-	stdin, err := stdinArg(c.Paths)
+	open, stdin, err := moduleOpener(e, c.Paths)
 	if err != nil {
 		return usage(err)
-	}
-	open := conv.Open
-	if stdin {
-		open = func(name string) (*conv.File, error) { return conv.OpenReader(name, e.stdin) }
 	}
 	work := func(in conv.Input) result {
 		j, err := inspectFile(in.Path, open)

@@ -162,19 +162,20 @@ func printUnread(e *env, unread *conv.WalkError) {
 	}
 }
 
-// stdinArg reports whether paths ask for standard input ("-"), which inspect and verify read
-// as one module (a module piped from an archive: `rpm2cpio | cpio -i --to-stdout`); "-" is
-// refused beside other paths, which would be read in an order the output could not show.
-func stdinArg(paths []string) (bool, error) {
+// moduleOpener returns how inspect and verify open their inputs: conv.Open, or, when paths
+// ask for standard input ("-"), conv.OpenReader of it, one module (piped out of an archive:
+// `rpm2cpio | cpio -i --to-stdout`). "-" is refused beside other paths, which would be read
+// in an order the output could not show.
+func moduleOpener(e *env, paths []string) (open func(string) (*conv.File, error), stdin bool, err error) {
 	for _, p := range paths {
 		if p == "-" {
 			if len(paths) > 1 {
-				return false, errors.New("- (standard input) is read alone, not with other files")
+				return nil, false, errors.New("- (standard input) is read alone, not with other files")
 			}
-			return true, nil
+			return func(name string) (*conv.File, error) { return conv.OpenReader(name, e.stdin) }, true, nil
 		}
 	}
-	return false, nil
+	return conv.Open, false, nil
 }
 
 // dirWay refuses a directory path that cannot be made because it, or the nearest of its

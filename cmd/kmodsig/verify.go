@@ -53,13 +53,9 @@ func (c *VerifyCmd) Run(e *env) error {
 	}
 	defer cgoWorkers(c.Jobs)()
 	defer batchGC()()
-	stdin, err := stdinArg(c.Paths)
+	open, stdin, err := moduleOpener(e, c.Paths)
 	if err != nil {
 		return usage(err)
-	}
-	open := conv.Open
-	if stdin {
-		open = func(name string) (*conv.File, error) { return conv.OpenReader(name, e.stdin) }
 	}
 	work := func(in conv.Input) result {
 		j, err := verifyFile(in.Path, open, ring, formats.Policy{Kernel: c.Kernel})
