@@ -257,11 +257,13 @@ func reportClash(report string, inputs []conv.Input, o conv.Options) error {
 		}
 		return filepath.Clean(p)
 	}
-	rep := abs(report)
+	rep, base := abs(report), filepath.Base(report)
 	st, statErr := os.Stat(report)
 	for _, in := range inputs {
 		var same bool
-		if rep == abs(in.Path) || rep == abs(conv.OutputPath(in, o)) {
+		out := conv.OutputPath(in, o)
+		// Only a path of the same base name can be the same path (Abs is a getcwd each).
+		if (filepath.Base(in.Path) == base && rep == abs(in.Path)) || (filepath.Base(out) == base && rep == abs(out)) {
 			same = true
 		} else if statErr == nil && st.Mode().IsRegular() && in.Size == st.Size() {
 			ist, err := os.Stat(in.Path)
