@@ -234,6 +234,11 @@ func stageTemp(path string, data []byte, mode os.FileMode, mtime time.Time, fsyn
 		if err != nil {
 			tmp.Close()
 			os.Remove(tmp.Name())
+			// "write .m.ko.kmodsig-123-456: no space left on device" names a file that is
+			// gone: keep the cause (errors.Is still finds it), not the temporary name.
+			if pe := (*fs.PathError)(nil); errors.As(err, &pe) && pe.Path == tmp.Name() {
+				err = pe.Err
+			}
 			err = fmt.Errorf("writing %s: %w", path, err)
 		}
 	}()
