@@ -53,16 +53,12 @@ func (m *Material) Certificate() (*x509.Certificate, error) {
 	serial.SetBit(serial, 127, 0) // keep it positive and 16 bytes at most
 	name := pkix.Name{Organization: []string{"kmodsig"}, CommonName: m.UID()}
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               name,
-		Issuer:                name,
-		NotBefore:             m.CreationTime(),
-		NotAfter:              m.CreationTime().AddDate(100, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  false,
-		SubjectKeyId:          skid,
-		AuthorityKeyId:        skid,
+		SerialNumber:    serial,
+		Subject:         name,
+		Issuer:          name,
+		NotBefore:       m.CreationTime(),
+		NotAfter:        m.CreationTime().AddDate(100, 0, 0),
+		ExtraExtensions: genkeyExtensions(skid),
 	}
 	// RSA PKCS#1 v1.5 ignores the randomness; ECDSA uses it.
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, m.Signer.Public(), m.Signer)

@@ -83,8 +83,7 @@ func Generate(o GenerateOptions) ([]byte, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber: new(big.Int).SetBytes(serial), Subject: name, Issuer: name,
 		NotBefore: now, NotAfter: notAfter,
-		KeyUsage: x509.KeyUsageDigitalSignature, BasicConstraintsValid: true,
-		SubjectKeyId: skid, AuthorityKeyId: skid,
+		ExtraExtensions: genkeyExtensions(skid),
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, signer.Public(), signer)
 	if err != nil {
