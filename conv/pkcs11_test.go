@@ -155,3 +155,45 @@ func TestPKCS11SignPKCS7(t *testing.T) {
 		t.Errorf("openssl cms: %s", out)
 	}
 }
+
+// TestPKCS11EveryFormat: every format and variant that signs with an RSA key gives, through
+// the token, the bytes the same key gives from its file. The OpenPGP-based formats panicked
+// here (go-crypto's NewSignerPrivateKey knows no token signer) before keys put their key
+// packet together itself.
+func TestPKCS11EveryFormat(t *testing.T) {
+	softHSMToken(t)
+	t.Setenv(keys.PKCS11ModuleEnv, softHSMLib)
+	cert, err := keys.LoadCertificate(filepath.Join(testdata, "keys", "rsa2048.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hsm, err := keys.LoadFile("pkcs11:token=modsign;object=modkey;type=private;pin-value=1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hsm.Close()
+	if err := hsm.WithCertificate(cert); err != nil {
+		t.Fatal(err)
+	}
+	file := loadKey(t, "rsa2048.pem")
+	unsigned := helloKO(t)
+	for _, c := range []struct{ format, variant string }{
+		{"pkcs7", ""}, {"x509", ""}, {"gpg2012", ""}, {"digsig2012", "v1"}, {"digsig2012", "v2"},
+		{"rhel6", "rsa"}, {"gkh2004", "detached"}, {"gkh2004", "rsa"}, {"gkh2004", "encrypted"},
+	} {
+		name := c.format + " " + c.variant
+		o := formats.SignOptions{Variant: c.variant, Deterministic: true}
+		a, err := Sign("hello.ko", unsigned, c.format, hsm, o)
+		if err != nil {
+			t.Errorf("%s through the token: %v", name, err)
+			continue
+		}
+		b, err := Sign("hello.ko", unsigned, c.format, file, o)
+		if err != nil {
+			t.Fatalf("%s from the file: %v", name, err)
+		}
+		if !bytes.Equal(a.Signed, b.Signed) {
+			t.Errorf("%s: the token's module differs from the file key's", name)
+		}
+	}
+}

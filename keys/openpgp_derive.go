@@ -60,11 +60,14 @@ func (m *Material) OpenPGP() (*openpgp.Entity, error) {
 		case *rsa.PrivateKey:
 			priv = packet.NewRSAPrivateKey(created, k)
 		default:
-			if _, ok := m.Signer.Public().(*rsa.PublicKey); !ok {
+			pub, ok := m.Signer.Public().(*rsa.PublicKey)
+			if !ok {
 				return nil, fmt.Errorf("%w (have %s)", ErrOpenPGPKeyType, TypeName(m.Signer.Public()))
 			}
-			// A token or agent RSA key: go-crypto signs through crypto.Signer.
-			priv = packet.NewSignerPrivateKey(created, m.Signer)
+			// A token or agent RSA key (PKCS#11): go-crypto's RSA signing goes through
+			// crypto.Signer, but its NewSignerPrivateKey panics on any signer type it does
+			// not know, so the private key packet is put together here.
+			priv = &packet.PrivateKey{PublicKey: *packet.NewRSAPublicKey(created, pub), PrivateKey: m.Signer}
 		}
 	default:
 		return nil, fmt.Errorf("%w: no private key", ErrOpenPGPKeyType)
