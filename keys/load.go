@@ -24,6 +24,10 @@ const PINEnv = "KBUILD_SIGN_PIN"
 // pkcs11Open is set by the cgo pkcs11 build (pkcs11.go) to open `pkcs11:` URIs.
 var pkcs11Open func(uri string) (*Material, error)
 
+// PKCS11Supported reports whether this build opens `pkcs11:` URIs (cgo and the build tag
+// pkcs11, which `make build` sets when cgo is available).
+func PKCS11Supported() bool { return pkcs11Open != nil }
+
 // LoadFile loads signing key material from path: a PEM file with a private key (PKCS#1,
 // PKCS#8, SEC1, OpenSSL DSA), optionally followed by its certificate (the combined file the
 // kernel build writes for MODULE_SIG_KEY); a DER private key; an OpenPGP secret key exported

@@ -12,6 +12,7 @@ import (
 	kongcompletion "github.com/jotaen/kong-completion"
 
 	"github.com/kmodsig/kmodsig/formats"
+	"github.com/kmodsig/kmodsig/keys"
 )
 
 // Exit codes (DESIGN.md).
@@ -63,7 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { exit = code }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
-		kong.Vars{"version": version + " (RSA signing: " + formats.RSABackend() + ")"},
+		kong.Vars{"version": version + " (RSA signing: " + formats.RSABackend() + "; PKCS#11 keys: " + map[bool]string{true: "yes", false: "no"}[keys.PKCS11Supported()] + ")"},
 	)
 	if err != nil {
 		printError(stderr, err)
