@@ -116,6 +116,10 @@ func openPKCS11(uri string) (m *Material, err error) {
 	}
 	switch len(signers) {
 	case 0:
+		if _, havePIN, _ := u.PIN(); !havePIN {
+			// Without a login a token shows no private key: that, not the key, is missing.
+			return nil, fmt.Errorf("%s: %w: no private key visible without logging in; give the PIN (pin-value= or pin-source= in the URI, or %s)", red, ErrNoKey, PINEnv)
+		}
 		return nil, fmt.Errorf("%s: %w: no private key with a matching public key on the token", red, ErrNoKey)
 	case 1:
 	default:

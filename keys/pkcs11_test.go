@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kmodsig/kmodsig/internal/peers"
@@ -79,6 +80,14 @@ func TestPKCS11Load(t *testing.T) {
 		} else if got := err.Error(); containsPIN(got) {
 			t.Errorf("%s: error shows the PIN: %s", uri, got)
 		}
+	}
+	// No PIN at all: the key is there but invisible without a login, and the error says so.
+	if pin, ok := os.LookupEnv(PINEnv); ok {
+		os.Unsetenv(PINEnv)
+		defer os.Setenv(PINEnv, pin)
+	}
+	if _, err := LoadFile("pkcs11:token=modsign;object=modkey"); !errors.Is(err, ErrNoKey) || !strings.Contains(err.Error(), "give the PIN") {
+		t.Errorf("no PIN: %v, want ErrNoKey saying to give the PIN", err)
 	}
 	m, err := LoadFile("pkcs11:token=modsign;object=modkey;type=private;pin-value=1234")
 	if err != nil {
