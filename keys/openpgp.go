@@ -76,7 +76,7 @@ func parseOpenPGPSecret(data []byte) (*Material, error) {
 		case crypto.Signer:
 			m.Signer = k
 		default:
-			return nil, fmt.Errorf("openpgp: unsupported key type %T", k)
+			return nil, fmt.Errorf("openpgp: the signing key is %s; kmodsig signs with OpenPGP RSA and DSA keys (the OpenPGP-era kernels verified nothing else)", pgpAlgoName(priv.PubKeyAlgo))
 		}
 		return m, nil
 	}
@@ -96,4 +96,23 @@ func signingPrivateKey(e *openpgp.Entity) *packet.PrivateKey {
 		}
 	}
 	return nil
+}
+
+// pgpAlgoName names an OpenPGP public-key algorithm (RFC 4880 and 9580 numbers) for messages.
+func pgpAlgoName(a packet.PublicKeyAlgorithm) string {
+	switch a {
+	case packet.PubKeyAlgoRSA, packet.PubKeyAlgoRSASignOnly:
+		return "RSA"
+	case packet.PubKeyAlgoDSA:
+		return "DSA"
+	case packet.PubKeyAlgoECDSA:
+		return "ECDSA"
+	case packet.PubKeyAlgoEdDSA:
+		return "EdDSA (legacy Ed25519)"
+	case packet.PubKeyAlgoEd25519:
+		return "Ed25519"
+	case packet.PubKeyAlgoEd448:
+		return "Ed448"
+	}
+	return fmt.Sprintf("public-key algorithm %d", a)
 }

@@ -148,3 +148,17 @@ func TestOpenPGPExportImportsIntoGPG(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenPGPSecretKeyTypes: a gpg secret key of a type no module signature era verifies
+// (ECDSA, Ed25519) is refused with its algorithm named, not a Go type.
+func TestOpenPGPSecretKeyTypes(t *testing.T) {
+	g := peers.NewGPGHome(t)
+	for _, c := range []struct{ algo, name string }{{"nistp256", "ECDSA"}, {"ed25519", "EdDSA"}} {
+		g.Must("--quick-gen-key", c.algo+" <"+c.algo+"@example.invalid>", c.algo, "sign", "never")
+		secret := g.Must("--export-secret-keys", c.algo+"@example.invalid")
+		_, err := keys.Parse(secret)
+		if err == nil || !strings.Contains(err.Error(), "the signing key is "+c.name) || strings.Contains(err.Error(), "*") {
+			t.Errorf("%s: %v", c.algo, err)
+		}
+	}
+}
