@@ -6,6 +6,7 @@ import (
 	"slices"
 	//lint:ignore SA1019 the RHEL eras (RHEL4-6) verify only DSA signatures
 	"crypto/dsa"
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -133,6 +134,8 @@ func (m *Material) setPrivateDER(der []byte) error {
 			m.Signer = k
 		case ed25519.PrivateKey:
 			m.Signer = k
+		case *ecdh.PrivateKey:
+			return fmt.Errorf("%w: an %s key agrees on secrets and cannot sign", ErrNoKey, TypeName(k.PublicKey()))
 		default:
 			return fmt.Errorf("unsupported private key type %T", k)
 		}

@@ -2,6 +2,7 @@ package keys
 
 import (
 	"crypto"
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -24,6 +25,11 @@ func TypeName(pub crypto.PublicKey) string {
 		return "ECDSA-" + strings.ReplaceAll(k.Curve.Params().Name, "-", "")
 	case ed25519.PublicKey:
 		return "Ed25519"
+	case *ecdh.PublicKey:
+		if k.Curve() == ecdh.X25519() {
+			return "X25519"
+		}
+		return "ECDH-" + strings.ReplaceAll(fmt.Sprint(k.Curve()), "-", "")
 	}
 	return fmt.Sprintf("%T", pub)
 }

@@ -2,7 +2,12 @@ package keys
 
 import (
 	"crypto"
+	"crypto/ecdh"
 	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"errors"
+	"strings"
 	"testing"
 )
 
@@ -27,6 +32,21 @@ func TestTypeName(t *testing.T) {
 	}
 	if got := TypeName(ed25519.PublicKey(make([]byte, ed25519.PublicKeySize))); got != "Ed25519" {
 		t.Errorf("Ed25519: %q", got)
+	}
+	x, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := TypeName(x.PublicKey()); got != "X25519" {
+		t.Errorf("X25519: %q", got)
+	}
+	// A PKCS#8 X25519 key is named, and refused as no signing key.
+	der, err := x509.MarshalPKCS8PrivateKey(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse(der); !errors.Is(err, ErrNoKey) || !strings.Contains(err.Error(), "an X25519 key agrees on secrets and cannot sign") {
+		t.Errorf("X25519 private key: %v", err)
 	}
 	var unknown crypto.PublicKey = struct{}{}
 	if got := TypeName(unknown); got != "struct {}" {
