@@ -46,13 +46,23 @@ func (manFlag) BeforeApply(app *kong.Kong) error {
 		}
 		page = manDate(page, time.Unix(n, 0).UTC())
 	}
-	fmt.Fprint(app.Stdout, page)
+	fmt.Fprint(app.Stdout, manTitle(page))
 	app.Exit(0)
 	return nil
 }
 
 // thDate is the date field of a man page's .TH line: .TH NAME SECTION "DATE" ...
 var thDate = regexp.MustCompile(`(?m)^(\.TH \S+ \S+ )"[^"]*"`)
+
+// thTail is what follows the date on a man page's .TH line: the source and manual fields.
+var thTail = regexp.MustCompile(`(?m)^(\.TH \S+ \S+ "[^"]*").*$`)
+
+// manTitle sets the source and manual fields of page's .TH line as man pages have them
+// ("kmodsig 0.1.0", "User Commands"): mango puts the program's whole description in the
+// manual field, which man prints centred on the header line, over the other two fields.
+func manTitle(page string) string {
+	return thTail.ReplaceAllString(page, `${1} "`+programName+` `+version+`" "User Commands"`)
+}
 
 // manDate sets the date of page's .TH line to t.
 func manDate(page string, t time.Time) string {

@@ -50,6 +50,14 @@ type env struct {
 	stdout, stderr io.Writer
 }
 
+// description is the program's help: its first line names it (the man page's NAME), the
+// rest is the man page's DESCRIPTION and follows the usage line of --help.
+const description = `Read, verify, strip, sign and convert Linux kernel module signatures of every era.
+
+Seven formats of twenty years: Kroah-Hartman's 2004 ELF module_sig section (gkh2004), Red Hat's .module_sig and .note.module.sig (rhel5, rhel6), Howells' 2012 GPG trailer (gpg2012), Kasatkin's 2012 digsig trailer (digsig2012), the 3.7-era X.509 trailer (x509) and today's PKCS#7 trailer (pkcs7), plain or in .ko.xz, .ko.zst and .ko.gz. Every signed result is verified before it is written, and every verdict says what that era's kernel would do, permissive and enforcing.
+
+Exit status: 0 all good; 1 some file failed to verify or convert (or verify found no module); 2 usage error or unreadable input.`
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -59,7 +67,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	exit := -1
 	parser, err := kong.New(&cli,
 		kong.Name(programName),
-		kong.Description("Read, verify, strip, sign and convert Linux kernel module signatures of every era."),
+		kong.Description(description),
 		kong.UsageOnError(),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { exit = code }),
