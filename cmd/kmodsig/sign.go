@@ -242,8 +242,8 @@ func (c *StripCmd) Run(e *env) error {
 		return usage(err)
 	}
 	warnNoModules(e, len(inputs), c.Files)
-	if c.Output != "" && len(inputs) != 1 {
-		return usage(errors.New("-o takes one input file"))
+	if err := c.OutFlags.check(len(inputs)); err != nil { // a directory of several modules
+		return usage(err)
 	}
 	code := exitOK
 	for _, in := range inputs {
