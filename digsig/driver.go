@@ -155,6 +155,7 @@ func (Driver) Parse(m formats.Module) (*formats.Signature, error) {
 		if s.Algo == AlgoRSA {
 			sig.PublicKey = "rsa"
 		}
+		sig.Time = s.Timestamp()
 		sig.Notes = append(sig.Notes,
 			fmt.Sprintf("timestamp %s (read little-endian)", s.Timestamp().Format("2006-01-02T15:04:05Z")),
 			fmt.Sprintf("the kernel looks up the user key %q", s.KeyDescription()))

@@ -241,6 +241,7 @@ func (GKH2004) Parse(m formats.Module) (*formats.Signature, error) {
 		if g.sig.HasKeyID {
 			sig.KeyID = gkhKeyIDBytes(g.sig.KeyID)
 		}
+		sig.Time = g.sig.Created
 		if h, err := g.sig.Hash(); err == nil {
 			sig.HashAlgo = formats.HashName(h)
 		}

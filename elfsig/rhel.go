@@ -352,6 +352,7 @@ func rhelSignature(sig *formats.Signature, blob []byte) error {
 	}
 	sig.HashAlgo = pgpHashName(s.HashAlgo)
 	sig.PublicKey = pgpAlgoName(s.PubKeyAlgo)
+	sig.Time = s.Created
 	for _, mp := range s.MPIs {
 		sig.Value = append(sig.Value, mp.Bytes...)
 	}

@@ -92,6 +92,9 @@ type Signature struct {
 	HashAlgo  string `json:"sig_hashalgo"` // modinfo's sig_hashalgo
 	Value     []byte `json:"-"`            // modinfo's signature bytes
 	PublicKey string `json:"public_key_algo,omitempty"`
+	// Time is the signing time the signature records (OpenPGP signatures, digsig v1); zero
+	// for the formats that record none.
+	Time time.Time `json:"sig_time,omitzero"`
 
 	// PayloadLen is the length of the signed prefix for appended formats (the module before
 	// the signature); for section formats it is the size of the module without the section.

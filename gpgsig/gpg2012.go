@@ -150,6 +150,7 @@ func (Driver) Parse(m formats.Module) (*formats.Signature, error) {
 		Offset:     t.sigOff,
 		Length:     m.Size - t.sigOff,
 		PublicKey:  algoName(s.PubKeyAlgo),
+		Time:       s.Created,
 	}
 	if h, err := HashByID(s.HashAlgo); err == nil {
 		sig.HashAlgo = formats.HashName(h)

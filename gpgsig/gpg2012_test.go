@@ -409,6 +409,14 @@ func TestExpiredKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := formats.NewModule("m", signed)
+	// Parse reports the time gpg signed at.
+	ps, err := (Driver{}).Parse(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ps.Time.Equal(time.Date(2012, 6, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("signature time %v; gpg signed at 2012-06-01T00:00:00Z", ps.Time)
+	}
 	v := Driver{}.Verify(m, ring, formats.Policy{})
 	if v.Outcome != formats.Expired || v.Permissive != formats.ErrnoEKEYEXPIRED || v.Enforcing != formats.ErrnoEKEYEXPIRED {
 		t.Fatalf("now: %v", v)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/kmodsig/kmodsig/conv"
 	"github.com/kmodsig/kmodsig/formats"
@@ -31,6 +32,7 @@ type inspectJSON struct {
 	Signer      string        `json:"signer"`
 	SigKey      string        `json:"sig_key"`
 	SigHashAlgo string        `json:"sig_hashalgo"`
+	SigTime     string        `json:"sig_time,omitempty"` // RFC 3339, where the signature records a time
 	Signature   string        `json:"signature"`
 	PayloadLen  int64         `json:"payload_len"`
 	Compression string        `json:"compression"`
@@ -49,6 +51,9 @@ func layerJSON(path string, l conv.Layer) inspectJSON {
 	j.Variant, j.SigID, j.Signer, j.SigHashAlgo = s.Variant, s.SigID, s.Signer, s.HashAlgo
 	j.SigKey = hexColons(s.KeyID, false)
 	j.Signature = hexColons(s.Value, false) // printInspect wraps it as modinfo does
+	if !s.Time.IsZero() {
+		j.SigTime = s.Time.UTC().Format(time.RFC3339)
+	}
 	j.PayloadLen = s.PayloadLen
 	j.Notes = s.Notes
 	if s.Era != "" {
@@ -196,6 +201,9 @@ func printLayer(w io.Writer, j inspectJSON) {
 	field(w, "signer", j.Signer)
 	fieldHex(w, "sig_key", wrapColons(j.SigKey))
 	field(w, "sig_hashalgo", j.SigHashAlgo)
+	if j.SigTime != "" {
+		field(w, "sig_time", j.SigTime)
+	}
 	fieldHex(w, "signature", wrapColons(j.Signature))
 	field(w, "payload_len", fmt.Sprint(j.PayloadLen))
 	for _, n := range j.Notes {
