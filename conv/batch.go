@@ -1,6 +1,7 @@
 package conv
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -35,7 +36,11 @@ type Options struct {
 	InPlace    bool
 	Jobs       int // workers; <= 0 means runtime.NumCPU()
 	DryRun     bool
-	Resume     bool // skip outputs that already are in the target format and verify with Key; remove temporary files an interrupted run left beside them
+	// Resume skips an input whose output is already what this run would write: in the target
+	// format, verifying with Key, over the input's module as it is now (unsigned, byte for
+	// byte), and signed as this run signs (upToDate). It also removes the temporary files
+	// an interrupted run left beside the outputs.
+	Resume bool
 	// FsyncEach makes each file durable with its own fsync, and the renames with a directory
 	// fsync, instead of one syncfs per group of files and one at the end (Linux; elsewhere a
 	// batch always does this). It is slower, but a batch then never waits for other
@@ -43,6 +48,8 @@ type Options struct {
 	FsyncEach bool
 	// OnDone is called after each file (from worker goroutines, serialised).
 	OnDone func(FileResult)
+
+	ref *resumeRef // set by Convert when Resume
 }
 
 // Outcomes of one file in a batch.
@@ -125,6 +132,9 @@ func (r *Report) Err() error {
 func Convert(ctx context.Context, inputs []Input, o Options) *Report {
 	start := time.Now()
 	rep := &Report{Target: o.To, Total: len(inputs), Files: make([]FileResult, len(inputs))}
+	if o.Resume {
+		o.ref = &resumeRef{}
+	}
 	jobs := Workers(o.Jobs)
 	var mu sync.Mutex
 	done := func(i int, r FileResult) {
@@ -465,16 +475,21 @@ func prepareOne(in Input, o Options) (FileResult, *pendingWrite) {
 		// A run killed between creating and renaming its temporary file leaves it behind
 		// (the module itself is intact); resuming means that run is gone, so remove them.
 		removeStaleTemps(r.Output)
-		if alreadyConverted(r.Output, d, o.Key, o.Sign.Kernel) {
-			r.Outcome = Skipped
-			return r, nil
-		}
 	}
 	f, err := Open(in.Path)
 	if err != nil {
 		return fail(err)
 	}
 	defer f.Close()
+	if o.Resume && o.ref != nil {
+		// Before the source checks: in place, the input is the output already converted.
+		if up, err := upToDate(r.Output, f, d, o); err != nil {
+			return fail(err)
+		} else if up {
+			r.Outcome = Skipped
+			return r, nil
+		}
+	}
 	r.SourceFormat = "none"
 	if src := formats.Detect(f.Module); src != nil {
 		r.SourceFormat = src.ID()
@@ -576,16 +591,74 @@ func globEscape(s string) string {
 	return b.String()
 }
 
-// alreadyConverted reports whether path exists, is signed in d's format and verifies with k
-// on kernel (the model of the signing's own check).
-func alreadyConverted(path string, d formats.Driver, k *keys.Material, kernel string) bool {
-	f, err := Open(path)
+// resumeRef is what --resume compares an existing output's signature with: the signature
+// this run writes, as the driver's Parse reads it back, made once per batch from the first
+// input that has an output (and signs). nil until one has signed.
+type resumeRef struct {
+	mu  sync.Mutex
+	sig *formats.Signature
+}
+
+// get returns the reference signature, signing unsigned (an input's module) for it if there
+// is none yet.
+func (r *resumeRef) get(name string, unsigned []byte, o Options) *formats.Signature {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sig == nil {
+		so := o.Sign
+		so.InPlace, so.Warn = false, nil
+		if res, err := sign(name, unsigned, o.To, o.Key, so); err == nil {
+			if d, err := formats.Lookup(o.To); err == nil {
+				r.sig, _ = d.Parse(formats.NewModule(name, res.Signed))
+			}
+		}
+	}
+	return r.sig
+}
+
+// upToDate reports whether the output at path is what this run would write for the input
+// in: it is in d's format and verifies with o.Key on the signing's own kernel model, its
+// module without the signature is in's, byte for byte (an input changed since the output
+// was made is converted again), and its signature was made as this run makes them: the
+// same key, signer, hash, variant, key identification (pkcs7 --keyid) and, where the format
+// records one, time (resumeRef; a run resumed with other options converts again). An output
+// that is not there, or not readable, is not up to date; the error is for an input that
+// cannot be read.
+func upToDate(path string, in *File, d formats.Driver, o Options) (bool, error) {
+	out, err := Open(path)
 	if err != nil {
-		return false
+		return false, nil
 	}
-	defer f.Close()
-	if got := formats.Detect(f.Module); got == nil || got.ID() != d.ID() {
-		return false
+	defer out.Close()
+	if got := formats.Detect(out.Module); got == nil || got.ID() != d.ID() {
+		return false, nil
 	}
-	return d.Verify(f.Module, SelfRing(k), formats.Policy{Kernel: kernel}).Outcome == formats.OK
+	if d.Verify(out.Module, SelfRing(o.Key), formats.Policy{Kernel: o.Sign.Kernel}).Outcome != formats.OK {
+		return false, nil
+	}
+	have, err := d.Parse(out.Module)
+	if err != nil {
+		return false, nil
+	}
+	outUnsigned, _, err := stripAll(out.Module, nil)
+	if err != nil {
+		return false, nil
+	}
+	inUnsigned, _, err := stripAll(in.Module, nil)
+	if err != nil {
+		return false, err
+	}
+	if !bytes.Equal(outUnsigned, inUnsigned) {
+		return false, nil
+	}
+	want := o.ref.get(in.Path, inUnsigned, o)
+	return want != nil && sameSigning(have, want), nil
+}
+
+// sameSigning reports whether two signatures of one format were made alike: what Parse
+// reads of the key, signer, hash, variant and time, not the value or the layout.
+func sameSigning(a, b *formats.Signature) bool {
+	return a.Format == b.Format && a.Variant == b.Variant && a.SigID == b.SigID &&
+		a.Signer == b.Signer && bytes.Equal(a.KeyID, b.KeyID) && a.HashAlgo == b.HashAlgo &&
+		a.PublicKey == b.PublicKey && a.Time.Equal(b.Time)
 }

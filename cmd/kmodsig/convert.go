@@ -33,7 +33,7 @@ type ConvertCmd struct {
 	InPlace      bool     `help:"Replace each input atomically; a file argument that is a symbolic link replaces the file it names."`
 	Jobs         int      `short:"j" help:"Parallel workers (default: all cores; at most 256)."`
 	DryRun       bool     `name:"dry-run" help:"Do everything but write."`
-	Resume       bool     `help:"Skip outputs that are already in the target format and verify with the key."`
+	Resume       bool     `help:"Skip inputs whose output is already what this run writes: in the target format, verifying with the key, over the input as it is now, signed with the same options."`
 	FsyncEach    bool     `name:"fsync-each" help:"Make each file durable with its own fsync instead of one syncfs per group of files: slower, but never waits for other programs' writes to the same filesystem."`
 	Report       string   `help:"Write a JSON report here (- for standard output)." type:"path"`
 	EmitKeys     string   `name:"emit-keys" help:"Write the public key in the form the target era's kernel needs into this directory." type:"path"`
