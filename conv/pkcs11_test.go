@@ -42,15 +42,13 @@ func softHSMToken(t *testing.T) {
 	mustPeer(t, util, "--import", filepath.Join(testdata, "keys", "ecdsa-p256.key"), "--token", "modsign", "--label", "eckey", "--id", "02", "--pin", "1234")
 }
 
-// TestPKCS11SignPKCS7 signs hello.ko in pkcs7 with the RSA key on a SoftHSM2 token: the
-// module is byte-identical to signing with the same key from its file, and to sign-file's;
-// a batch through the token (two workers) equals the file-key batch; the CLI takes the URI
-// with the PIN from KBUILD_SIGN_PIN. ECDSA on the token verifies with kmodsig and openssl.
-func TestPKCS11SignPKCS7(t *testing.T) {
+// tokenRSAKey makes the SoftHSM2 token (softHSMToken) and loads its RSA key "modkey" with the
+// committed certificate of that key; the key is closed when t ends.
+func tokenRSAKey(t *testing.T) *keys.Material {
+	t.Helper()
 	softHSMToken(t)
 	t.Setenv(keys.PKCS11ModuleEnv, softHSMLib)
-	crt := filepath.Join(testdata, "keys", "rsa2048.crt")
-	cert, err := keys.LoadCertificate(crt)
+	cert, err := keys.LoadCertificate(filepath.Join(testdata, "keys", "rsa2048.crt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,10 +56,20 @@ func TestPKCS11SignPKCS7(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer hsm.Close()
+	t.Cleanup(func() { hsm.Close() })
 	if err := hsm.WithCertificate(cert); err != nil {
 		t.Fatal(err)
 	}
+	return hsm
+}
+
+// TestPKCS11SignPKCS7 signs hello.ko in pkcs7 with the RSA key on a SoftHSM2 token: the
+// module is byte-identical to signing with the same key from its file, and to sign-file's;
+// a batch through the token (two workers) equals the file-key batch; the CLI takes the URI
+// with the PIN from KBUILD_SIGN_PIN. ECDSA on the token verifies with kmodsig and openssl.
+func TestPKCS11SignPKCS7(t *testing.T) {
+	hsm := tokenRSAKey(t)
+	crt := filepath.Join(testdata, "keys", "rsa2048.crt")
 	file := loadKey(t, "rsa2048.pem")
 	unsigned := helloKO(t)
 	a, err := Sign("hello.ko", unsigned, "pkcs7", hsm, formats.SignOptions{})
@@ -161,20 +169,7 @@ func TestPKCS11SignPKCS7(t *testing.T) {
 // here (go-crypto's NewSignerPrivateKey knows no token signer) before keys put their key
 // packet together itself.
 func TestPKCS11EveryFormat(t *testing.T) {
-	softHSMToken(t)
-	t.Setenv(keys.PKCS11ModuleEnv, softHSMLib)
-	cert, err := keys.LoadCertificate(filepath.Join(testdata, "keys", "rsa2048.crt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hsm, err := keys.LoadFile("pkcs11:token=modsign;object=modkey;type=private;pin-value=1234")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hsm.Close()
-	if err := hsm.WithCertificate(cert); err != nil {
-		t.Fatal(err)
-	}
+	hsm := tokenRSAKey(t)
 	file := loadKey(t, "rsa2048.pem")
 	unsigned := helloKO(t)
 	for _, c := range []struct{ format, variant string }{
