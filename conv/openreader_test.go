@@ -3,8 +3,6 @@ package conv
 import (
 	"bytes"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/kmodsig/kmodsig/formats"
@@ -13,16 +11,11 @@ import (
 // TestOpenReader: a module read from a stream is the module Open reads from a file, for each
 // container; bad compressed data is a FormatError naming the stream.
 func TestOpenReader(t *testing.T) {
-	mod, err := os.ReadFile(filepath.Join("..", "testdata", "modules", "hello.ko"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := helloKO(t)
 	for _, c := range []Compression{None, XZ, Zstd, Gzip} {
-		b := mod
-		if c != None {
-			if b, err = Compress(mod, c); err != nil {
-				t.Fatal(err)
-			}
+		b, err := Compress(mod, c) // None gives mod back
+		if err != nil {
+			t.Fatal(err)
 		}
 		f, err := OpenReader("-", bytes.NewReader(b))
 		if err != nil {
