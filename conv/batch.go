@@ -463,7 +463,13 @@ func (pw *pendingWrite) stage(made *sync.Map, fsync bool) (tempFile, error) {
 // file is done: failed, skipped or dry-run).
 func prepareOne(in Input, o Options) (FileResult, *pendingWrite) {
 	r := FileResult{Path: in.Path, Target: o.To, Output: OutputPath(in, o)}
+	// buf is the input's bytes when they are a pooled buffer (an uncompressed module): given
+	// back on every way out but a write, which gives it back when done.
+	var buf []byte
 	fail := func(err error) (FileResult, *pendingWrite) {
+		if buf != nil {
+			putBuf(buf)
+		}
 		r.Outcome, r.Error = Failed, err.Error()
 		return r, nil
 	}
@@ -481,11 +487,23 @@ func prepareOne(in Input, o Options) (FileResult, *pendingWrite) {
 		return fail(err)
 	}
 	defer f.Close()
+	data, err := f.Bytes()
+	if err != nil {
+		return fail(err)
+	}
+	// An uncompressed module's bytes are ours alone (a pooled buffer): the signature may be
+	// appended to them without a copy. A compressed one's are also what f.Module reads.
+	if f.Compression == None {
+		buf = data
+	}
 	if o.Resume && o.ref != nil {
 		// Before the source checks: in place, the input is the output already converted.
-		if up, err := upToDate(r.Output, f, d, o); err != nil {
+		if up, err := upToDate(r.Output, in.Path, data, d, o); err != nil {
 			return fail(err)
 		} else if up {
+			if buf != nil {
+				putBuf(buf)
+			}
 			r.Outcome = Skipped
 			return r, nil
 		}
@@ -513,26 +531,17 @@ func prepareOne(in Input, o Options) (FileResult, *pendingWrite) {
 			return fail(fmt.Errorf("source signature: %s: %s", v.Outcome, v.Reason))
 		}
 	}
-	data, err := f.Bytes()
-	if err != nil {
-		return fail(err)
-	}
-	// An uncompressed module's bytes are ours alone (a pooled buffer): the signature may be
-	// appended to them without a copy, and they go back to the pool when written, or now if
-	// there is nothing to write. A compressed one's are also what f.Module reads.
-	var buf []byte
-	if f.Compression == None {
-		buf = data
-	}
 	pw, err := convertBytes(in, o, f, data, &r)
-	if pw == nil && buf != nil {
-		putBuf(buf)
-	} else if pw != nil {
-		pw.buf = buf
-	}
 	if err != nil {
 		return fail(err)
 	}
+	if pw == nil { // a dry run
+		if buf != nil {
+			putBuf(buf)
+		}
+		return r, nil
+	}
+	pw.buf = buf
 	return r, pw
 }
 
@@ -623,8 +632,9 @@ func (r *resumeRef) get(name string, unsigned []byte, o Options) *formats.Signat
 // same key, signer, hash, variant, key identification (pkcs7 --keyid) and, where the format
 // records one, time (resumeRef; a run resumed with other options converts again). An output
 // that is not there, or not readable, is not up to date; the error is for an input that
-// cannot be read.
-func upToDate(path string, in *File, d formats.Driver, o Options) (bool, error) {
+// cannot be read. in is the input's module bytes (name its path), read once for this and the
+// conversion.
+func upToDate(path, name string, in []byte, d formats.Driver, o Options) (bool, error) {
 	out, err := Open(path)
 	if err != nil {
 		return false, nil
@@ -644,14 +654,14 @@ func upToDate(path string, in *File, d formats.Driver, o Options) (bool, error) 
 	if err != nil {
 		return false, nil
 	}
-	inUnsigned, _, err := stripAll(in.Module, nil)
+	inUnsigned, _, err := stripAll(formats.NewModule(name, in), in)
 	if err != nil {
 		return false, err
 	}
 	if !bytes.Equal(outUnsigned, inUnsigned) {
 		return false, nil
 	}
-	want := o.ref.get(in.Path, inUnsigned, o)
+	want := o.ref.get(name, inUnsigned, o)
 	return want != nil && sameSigning(have, want), nil
 }
 
