@@ -249,9 +249,9 @@ func ksignSelect(blob []byte, hashes map[byte]bool) (sig *gpgsig.Sig, ignored []
 			case err != nil:
 				return nil, ignored, rebaseNote(err, formats.Module{}, "openpgp", int64(off))
 			case s.PubKeyAlgo != gpgsig.AlgoDSA:
-				ignored = append(ignored, fmt.Sprintf("a %s signature (\"ignoring non-DSA signature\")", pgpAlgoName(s.PubKeyAlgo)))
+				ignored = append(ignored, fmt.Sprintf("a %s signature (\"ignoring non-DSA signature\")", gpgsig.AlgoName(s.PubKeyAlgo)))
 			case !hashes[s.HashAlgo]:
-				ignored = append(ignored, fmt.Sprintf("a DSA signature with %s (\"ignoring non-SHA1 signature\")", pgpHashName(s.HashAlgo)))
+				ignored = append(ignored, fmt.Sprintf("a DSA signature with %s (\"ignoring non-SHA1 signature\")", gpgsig.HashName(s.HashAlgo)))
 			case s.Class != gpgsig.ClassBinary:
 				ignored = append(ignored, fmt.Sprintf("a signature of class 0x%02x", s.Class))
 			case sig == nil:
@@ -309,7 +309,7 @@ func ksignVerify(blob, payload []byte, ring *keys.Ring, hashes map[byte]bool) ks
 	h, err := s.Hash()
 	if err != nil {
 		r.class, r.err = rcNoSig, err
-		r.reason = fmt.Sprintf("hash %s not available", pgpHashName(s.HashAlgo))
+		r.reason = fmt.Sprintf("hash %s not available", gpgsig.HashName(s.HashAlgo))
 		return r
 	}
 	d, err := gpgsig.DigestSuffix(h, bytes.NewReader(payload), ksignSuffix(s))
@@ -350,8 +350,8 @@ func rhelSignature(sig *formats.Signature, blob []byte) error {
 	if s.HasKeyID {
 		sig.KeyID = binary.BigEndian.AppendUint64(nil, s.KeyID)
 	}
-	sig.HashAlgo = pgpHashName(s.HashAlgo)
-	sig.PublicKey = pgpAlgoName(s.PubKeyAlgo)
+	sig.HashAlgo = gpgsig.HashName(s.HashAlgo)
+	sig.PublicKey = gpgsig.AlgoName(s.PubKeyAlgo)
 	sig.Time = s.Created
 	for _, mp := range s.MPIs {
 		sig.Value = append(sig.Value, mp.Bytes...)
@@ -378,23 +378,6 @@ func firstSigAlgo(blob []byte) byte {
 		off += n
 	}
 	return 0
-}
-
-func pgpHashName(id byte) string {
-	if h, err := gpgsig.HashByID(id); err == nil {
-		return formats.HashName(h)
-	}
-	return fmt.Sprintf("openpgp-hash(%d)", id)
-}
-
-func pgpAlgoName(a byte) string {
-	switch a {
-	case gpgsig.AlgoRSA, gpgsig.AlgoRSAEncrypt, gpgsig.AlgoRSASign:
-		return "rsa"
-	case gpgsig.AlgoDSA:
-		return "dsa"
-	}
-	return fmt.Sprintf("openpgp-algo(%d)", a)
 }
 
 // rhelSignKey checks that k can sign for an era that verifies keyType ("dsa" or "rsa") and

@@ -255,7 +255,7 @@ func rhelKsignVerdict(v formats.Verdict, kernel string, r ksignResult, m formats
 		if r.sig.HasKeyID {
 			v.KeyID = fmt.Sprintf("%016X", r.sig.KeyID)
 		}
-		v.Hash = pgpHashName(r.sig.HashAlgo)
+		v.Hash = gpgsig.HashName(r.sig.HashAlgo)
 	}
 	if r.key != nil {
 		v.Signer = r.key.Name

@@ -149,13 +149,9 @@ func (Driver) Parse(m formats.Module) (*formats.Signature, error) {
 		PayloadLen: t.payloadLen,
 		Offset:     t.sigOff,
 		Length:     m.Size - t.sigOff,
-		PublicKey:  algoName(s.PubKeyAlgo),
+		PublicKey:  AlgoName(s.PubKeyAlgo),
+		HashAlgo:   HashName(s.HashAlgo),
 		Time:       s.Created,
-	}
-	if h, err := HashByID(s.HashAlgo); err == nil {
-		sig.HashAlgo = formats.HashName(h)
-	} else {
-		sig.HashAlgo = fmt.Sprintf("openpgp-hash(%d)", s.HashAlgo)
 	}
 	for _, mp := range s.MPIs {
 		sig.Value = append(sig.Value, mp.Bytes...)
@@ -307,16 +303,6 @@ func keyIDBytes(id uint64) []byte {
 	return b
 }
 
-func algoName(a byte) string {
-	switch a {
-	case AlgoRSA, AlgoRSAEncrypt, AlgoRSASign:
-		return "rsa"
-	case AlgoDSA:
-		return "dsa"
-	}
-	return fmt.Sprintf("openpgp-algo(%d)", a)
-}
-
 // textLengthField reports whether the five bytes at off are printable ASCII: the shape of the
 // `%-5s` length field, even when it does not parse.
 func textLengthField(m formats.Module, off int64) bool {
@@ -330,4 +316,25 @@ func textLengthField(m formats.Module, off int64) bool {
 		}
 	}
 	return true
+}
+
+// HashName names an OpenPGP hash id as module signatures report sig_hashalgo ("sha256"), or
+// "openpgp-hash(N)" for an id HashByID does not know.
+func HashName(id byte) string {
+	if h, err := HashByID(id); err == nil {
+		return formats.HashName(h)
+	}
+	return fmt.Sprintf("openpgp-hash(%d)", id)
+}
+
+// AlgoName names an OpenPGP public-key algorithm id as module signatures report it ("rsa",
+// "dsa"), or "openpgp-algo(N)" for the others.
+func AlgoName(a byte) string {
+	switch a {
+	case AlgoRSA, AlgoRSAEncrypt, AlgoRSASign:
+		return "rsa"
+	case AlgoDSA:
+		return "dsa"
+	}
+	return fmt.Sprintf("openpgp-algo(%d)", a)
 }
