@@ -608,18 +608,16 @@ type resumeRef struct {
 	sig *formats.Signature
 }
 
-// get returns the reference signature, signing unsigned (an input's module) for it if there
-// is none yet.
-func (r *resumeRef) get(name string, unsigned []byte, o Options) *formats.Signature {
+// get returns the reference signature, signing unsigned (an input's module) in d's format
+// for it if there is none yet.
+func (r *resumeRef) get(name string, unsigned []byte, d formats.Driver, o Options) *formats.Signature {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.sig == nil {
 		so := o.Sign
 		so.InPlace, so.Warn = false, nil
-		if res, err := sign(name, unsigned, o.To, o.Key, so); err == nil {
-			if d, err := formats.Lookup(o.To); err == nil {
-				r.sig, _ = d.Parse(formats.NewModule(name, res.Signed))
-			}
+		if res, err := sign(name, unsigned, d.ID(), o.Key, so); err == nil {
+			r.sig, _ = d.Parse(formats.NewModule(name, res.Signed))
 		}
 	}
 	return r.sig
@@ -661,7 +659,7 @@ func upToDate(path, name string, in []byte, d formats.Driver, o Options) (bool, 
 	if !bytes.Equal(outUnsigned, inUnsigned) {
 		return false, nil
 	}
-	want := o.ref.get(name, inUnsigned, o)
+	want := o.ref.get(name, inUnsigned, d, o)
 	return want != nil && sameSigning(have, want), nil
 }
 
